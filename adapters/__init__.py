@@ -1,0 +1,1 @@
+"""The adapter contract, error taxonomy, templates and concrete adapters."""
