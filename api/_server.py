@@ -24,7 +24,7 @@ def build_app() -> web.Application:
     return app
 
 
-async def serve(settings: Settings, *, ready: Callable[[str], None] = print) -> None:
+async def serve(settings: Settings, *, ready: Callable[[str], None] | None = None) -> None:
     """Run the hub until SIGINT or SIGTERM, then stop everything in order."""
     root = Supervisor(options=ROOT_OPTIONS)
     runner = web.AppRunner(build_app(), handle_signals=False, access_log=None)
@@ -33,12 +33,16 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] = print) -> 
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
         async with root.running():
-            ready(f"Integration Hub is running at {_url(runner, settings)}")
+            (ready or _announce)(f"Integration Hub is running at {_url(runner, settings)}")
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                 async for _ in signals:
                     break
     finally:
         await runner.cleanup()
+
+
+def _announce(line: str) -> None:
+    print(line, flush=True)
 
 
 def _url(runner: web.AppRunner, settings: Settings) -> str:
