@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
-from pydantic import ValidationError
 
 from api._server import serve
-from config import Settings
+from config import CONFIG_ENV, Settings, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="integration-hub", description=__doc__)
+    parser.add_argument(
+        "--config", type=Path, help=f"TOML settings file (default: ${CONFIG_ENV}, if set)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the hub (API, dashboard, integrations)")
     run.add_argument("--host", help="listen address (default: HUB_HOST or 127.0.0.1)")
@@ -22,17 +26,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}
+    return load_settings(overrides, env=os.environ, config_file=args.config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {
-        key: value for key in ("host", "port") if (value := getattr(args, key)) is not None
-    }
     try:
-        settings = Settings(**overrides)
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        print(f"integration-hub: invalid setting {where}: {problem['msg']}", file=sys.stderr)
+        settings = _settings(args)
+    except SettingsError as error:
+        print(f"integration-hub: {error}", file=sys.stderr)
         return 2
     try:
         anyio.run(serve, settings)
