@@ -11,6 +11,7 @@ message is not delivered again; queued messages wait for the next incarnation.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +20,7 @@ from typing import Any, Generic, TypeVar, cast
 import anyio
 import anyio.abc
 
-from runtime._clock import SYSTEM_CLOCK, Clock, move_on_after
+from runtime._clock import SYSTEM_CLOCK, Clock, TimerHandle, move_on_after
 from runtime._errors import ActorCrashed, ActorUnavailable, AskTimeout, describe
 from runtime._lifecycle import Lifecycle
 from runtime._mailbox import Mailbox, MailboxOptions, MailboxStatistics, _Ask
@@ -153,13 +154,8 @@ class ActorRef(Generic[M]):
         else:
             await cell.mailbox.put(envelope)
         seconds = cell.options.ask_timeout if timeout is None else timeout
-        handle = cell.clock.call_at(
-            cell.clock.now() + seconds, partial(_expire, future, cell.name, seconds)
-        )
-        try:
-            return cast(R, await future)
-        finally:
-            handle.cancel()
+        cell.deadlines.watch(future, seconds)
+        return cast(R, await future)
 
     def statistics(self) -> ActorStatistics:
         return self._cell.statistics()
@@ -171,6 +167,40 @@ class ActorRef(Generic[M]):
 def _expire(future: asyncio.Future[Any], actor: str, seconds: float) -> None:
     if not future.done():
         future.set_exception(AskTimeout(actor, seconds))
+
+
+class _AskDeadlines:
+    """Ask timeouts of one cell: deadlines in order in a deque, one clock callback for the
+    earliest; answered asks are dropped from the front as new ones arrive."""
+
+    def __init__(self, clock: Clock, name: str) -> None:
+        self._clock = clock
+        self._name = name
+        self._pending: deque[tuple[float, float, asyncio.Future[Any]]] = deque()
+        self._handle: TimerHandle | None = None
+
+    def watch(self, future: asyncio.Future[Any], seconds: float) -> None:
+        pending = self._pending
+        while pending and pending[0][2].done():
+            pending.popleft()
+        deadline = self._clock.now() + seconds
+        if pending and deadline < pending[-1][0]:  # out of order: a timer of its own
+            handle = self._clock.call_at(deadline, partial(_expire, future, self._name, seconds))
+            future.add_done_callback(lambda _: handle.cancel())
+            return
+        pending.append((deadline, seconds, future))
+        if self._handle is None:
+            self._handle = self._clock.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        now = self._clock.now()
+        pending = self._pending
+        while pending and (pending[0][2].done() or pending[0][0] <= now):
+            _deadline, seconds, future = pending.popleft()
+            _expire(future, self._name, seconds)
+        if pending:
+            self._handle = self._clock.call_at(pending[0][0], self._fire)
 
 
 class ActorCell(Generic[M]):
@@ -195,6 +225,7 @@ class ActorCell(Generic[M]):
         self._incarnations = 0
         self._last_error: str | None = None
         self._timers: Timers | None = None
+        self.deadlines = _AskDeadlines(clock, name)
 
     # -- what the supervisor calls ---------------------------------------------------------
 

@@ -262,3 +262,24 @@ async def test_statistics_report_depth_processed_and_state() -> None:
         release.set()
         await wait_for(lambda: ref.statistics().processed == 5)
         assert ref.statistics().mailbox.depth == 0
+
+
+async def test_asks_with_different_timeouts_each_expire_on_time(clock: MockClock) -> None:
+    release = anyio.Event()
+    expired: dict[str, float] = {}
+    async with clock.autojump(), Supervisor(clock=clock).running() as sup:
+        ref = await sup.spawn("busy", lambda: Probe("busy", Journal()))
+        await ref.tell(Block(release))
+
+        async def ask(label: str, timeout: float) -> None:
+            with pytest.raises(AskTimeout):
+                await ref.ask(Echo(label), timeout=timeout)
+            expired[label] = clock.now()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask, "slow", 5.0)
+            tg.start_soon(ask, "quick", 2.0)
+            tg.start_soon(ask, "slowest", 9.0)
+        release.set()
+        assert await ref.ask(Echo("answered")) == "answered"
+    assert expired == {"quick": 2.0, "slow": 5.0, "slowest": 9.0}
