@@ -1,4 +1,4 @@
-"""The composition root: settings -> root supervisor -> web app, run until a signal."""
+"""`integration-hub run`: services, the root supervisor and the web app, until a signal."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Callable
 import anyio
 from aiohttp import web
 
+from actors._retention import RetentionActor, RetentionPolicy
+from api._services import Services, open_services
 from config import Settings
 from runtime import OnIntensity, Supervisor, SupervisorOptions
 
@@ -25,20 +27,34 @@ def build_app() -> web.Application:
 
 
 async def serve(settings: Settings, *, ready: Callable[[str], None] | None = None) -> None:
-    """Run the hub until SIGINT or SIGTERM, then stop everything in order."""
-    root = Supervisor(options=ROOT_OPTIONS)
-    runner = web.AppRunner(build_app(), handle_signals=False, access_log=None)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        async with root.running():
-            (ready or _announce)(f"Integration Hub is running at {_url(runner, settings)}")
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
-                    break
-    finally:
-        await runner.cleanup()
+    """Run the hub until SIGINT or SIGTERM, then stop everything in reverse order."""
+    async with open_services(settings) as services:
+        runner = web.AppRunner(build_app(), handle_signals=False, access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+            async with Supervisor(options=ROOT_OPTIONS).running() as root:
+                await _start_background(root, services)
+                (ready or _announce)(f"Integration Hub is running at {_url(runner, settings)}")
+                await _until_signal()
+        finally:
+            await runner.cleanup()
+
+
+async def _start_background(root: Supervisor, services: Services) -> None:
+    settings = services.settings
+    policy = RetentionPolicy(
+        logs_days=settings.retention_logs_days,
+        events_days=settings.retention_events_days,
+        webhook_payload_days=settings.retention_webhook_payload_days,
+    )
+    await root.spawn("retention", lambda: RetentionActor(services.store, policy))
+
+
+async def _until_signal() -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return
 
 
 def _announce(line: str) -> None:

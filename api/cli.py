@@ -1,17 +1,24 @@
-"""The `integration-hub` command."""
+"""The `integration-hub` command: run the hub, apply migrations, manage the vault's keys."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
 
+from api._keys import rotate_keys
 from api._server import serve
+from api._services import StartupError, open_services
 from config import CONFIG_ENV, Settings, SettingsError, load_settings
+from runtime.store import StoreError, StoreUnavailable
+from runtime.vault import VaultError, generate_key
+
+EXIT_USAGE = 2  # bad settings or input: fix and run again
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a service it needs (the database) is not there
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the hub (API, dashboard, integrations)")
     run.add_argument("--host", help="listen address (default: HUB_HOST or 127.0.0.1)")
     run.add_argument("--port", type=int, help="listen port (default: HUB_PORT or 8080)")
+    commands.add_parser("migrate", help="apply the database migrations, then exit")
+    keys = commands.add_parser("keys", help="the credential vault's keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    key_commands.add_parser("generate", help="print a new random key (for HUB_SECRET_KEY)")
+    key_commands.add_parser("rotate", help="re-seal every credential under the primary key")
     return parser
 
 
@@ -31,15 +43,50 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(overrides, env=os.environ, config_file=args.config)
 
 
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+async def _migrate(settings: Settings) -> None:
+    async with open_services(settings) as services:
+        _say(f"database is up to date ({type(services.store).__name__})")
+
+
+async def _rotate(settings: Settings) -> None:
+    async with open_services(settings) as services:
+        result = await rotate_keys(services.store, services.vault, origin="cli", report=_say)
+        _say(f"done: {result.rotated} re-sealed, {result.already_current} already current")
+
+
+def _command(args: argparse.Namespace) -> Callable[[Settings], Awaitable[None]] | None:
+    if args.command == "run":
+        return serve
+    if args.command == "migrate":
+        return _migrate
+    if args.keys_command == "rotate":
+        return _rotate
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "keys" and args.keys_command == "generate":
+        _say(generate_key())
+        return 0
+    command = _command(args)
+    assert command is not None
     try:
         settings = _settings(args)
-    except SettingsError as error:
+        anyio.run(command, settings)
+    except (SettingsError, StartupError, VaultError) as error:
         print(f"integration-hub: {error}", file=sys.stderr)
-        return 2
-    try:
-        anyio.run(serve, settings)
+        return EXIT_USAGE
+    except StoreUnavailable as error:
+        print(f"integration-hub: database unavailable: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except StoreError as error:
+        print(f"integration-hub: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return 0

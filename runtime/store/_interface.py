@@ -1,0 +1,237 @@
+"""What the hub asks of its database: one async interface, two backends behind it.
+
+Every write that reports something also takes the events (and, for configuration changes, the
+audit row) that report it, and commits them in the same transaction: the outbox never tells of
+a change that did not happen, nor misses one that did. Every error is a `StoreError`; times
+are timezone-aware UTC datetimes; JSON payloads are `JsonObject`s.
+
+Sync runs move RUNNING -> COMPLETED | FAILED | INTERRUPTED, and INTERRUPTED -> RUNNING again
+through `resume_run`. Only the latest run of an integration's entity may be resumed; starting
+a new run supersedes the older ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from runtime.store._model import (
+    AuditIn,
+    AuditRow,
+    BatchResult,
+    EventIn,
+    EventRow,
+    IntegrationIn,
+    IntegrationRow,
+    JsonObject,
+    LogIn,
+    LogRow,
+    Page,
+    RecordIn,
+    RecordRow,
+    RetentionCutoffs,
+    RunKind,
+    RunStatus,
+    StoredCredential,
+    SyncRun,
+    TrimResult,
+    WebhookDelivery,
+    WebhookIn,
+    WebhookStatus,
+)
+from runtime.vault import SealedValue
+
+
+class Store(Protocol):
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def migrate(self) -> int:
+        """Apply the migrations not applied yet (under a lock); returns how many."""
+        ...
+
+    async def close(self) -> None: ...
+
+    # -- integrations and credentials ----------------------------------------------------------
+
+    async def create_integration(
+        self,
+        spec: IntegrationIn,
+        credentials: Mapping[str, SealedValue],
+        audit: AuditIn,
+        *,
+        events: Sequence[EventIn] = (),
+    ) -> IntegrationRow:
+        """Insert at version 1. `Conflict` if the id exists."""
+        ...
+
+    async def update_integration(
+        self,
+        spec: IntegrationIn,
+        expected_version: int,
+        credentials_changed: Mapping[str, SealedValue | None],
+        audit: AuditIn,
+        *,
+        events: Sequence[EventIn] = (),
+    ) -> IntegrationRow:
+        """Replace the config if still at `expected_version` (else `Conflict`); version + 1.
+
+        A credential mapped to None is deleted; fields not named are left alone."""
+        ...
+
+    async def delete_integration(
+        self, integration_id: str, audit: AuditIn, *, events: Sequence[EventIn] = ()
+    ) -> None:
+        """Delete it with everything it owns (credentials, records, runs, logs, deliveries)."""
+        ...
+
+    async def get_integration(self, integration_id: str) -> IntegrationRow:
+        """`NotFound` if there is none."""
+        ...
+
+    async def list_integrations(self) -> list[IntegrationRow]: ...
+
+    async def set_status(
+        self, integration_id: str, status: str, *, events: Sequence[EventIn] = ()
+    ) -> IntegrationRow:
+        """The runtime's status; leaves `version` alone, so it never fails a user's edit."""
+        ...
+
+    async def list_credentials(
+        self, integration_id: str | None = None
+    ) -> list[StoredCredential]: ...
+
+    async def replace_credentials(self, credentials: Sequence[StoredCredential]) -> int:
+        """Overwrite existing credentials in one transaction (key rotation); rows that are gone
+        by now are skipped. Returns how many were replaced."""
+        ...
+
+    # -- sync runs and records --------------------------------------------------------------
+
+    async def start_run(self, integration_id: str, entity: str, kind: RunKind) -> SyncRun:
+        """A new RUNNING run. `Conflict` if a run of this entity is running already."""
+        ...
+
+    async def resume_run(self, run_id: str) -> SyncRun:
+        """An INTERRUPTED run, the latest of its entity, RUNNING again with what it had seen."""
+        ...
+
+    async def latest_resumable_run(self, integration_id: str, entity: str) -> SyncRun | None:
+        """The entity's latest run if it was interrupted, else None."""
+        ...
+
+    async def touch_run(self, run_id: str) -> None:
+        """Note progress (`last_progress_at`). `Conflict` if the run is no longer running."""
+        ...
+
+    async def write_batch(
+        self,
+        run_id: str,
+        integration_id: str,
+        entity: str,
+        records: Sequence[RecordIn],
+        checkpoint: JsonObject | None,
+        *,
+        events: Sequence[EventIn] = (),
+    ) -> BatchResult:
+        """Upsert the records by content hash, save the checkpoint (None: keep the old one)
+        and the events, and for a full run note the keys as seen: all in one transaction.
+
+        Unchanged records are not written; a deleted record that comes back counts as updated.
+        Records repeating an external id within the batch count once; the last one wins."""
+        ...
+
+    async def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        error: str | None = None,
+        *,
+        events: Sequence[EventIn] = (),
+    ) -> SyncRun:
+        """End a RUNNING run. A COMPLETED full run marks the entity's records it did not see
+        as deleted. An INTERRUPTED run keeps its seen keys, so it can be resumed."""
+        ...
+
+    async def mark_interrupted_runs(self) -> int:
+        """At start-up: every run still RUNNING becomes INTERRUPTED. Returns how many."""
+        ...
+
+    async def get_run(self, run_id: str) -> SyncRun: ...
+
+    async def list_runs(
+        self, integration_id: str, *, limit: int, before: str | None = None
+    ) -> Page[SyncRun]:
+        """Newest first; `before` is the `next_cursor` of the previous page."""
+        ...
+
+    async def get_checkpoint(self, integration_id: str, entity: str) -> JsonObject | None: ...
+
+    async def list_records(
+        self,
+        integration_id: str,
+        entity: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        include_deleted: bool = False,
+    ) -> Page[RecordRow]:
+        """In external-id order (bytewise); `after` is the previous page's `next_cursor`."""
+        ...
+
+    async def count_records(self, integration_id: str) -> Mapping[str, int]:
+        """Live (not deleted) records per entity."""
+        ...
+
+    # -- logs, events, webhooks, audit, retention --------------------------------------------
+
+    async def append_logs(self, logs: Sequence[LogIn]) -> None: ...
+
+    async def list_logs(
+        self, integration_id: str, *, limit: int, before: str | None = None
+    ) -> Page[LogRow]:
+        """Newest first."""
+        ...
+
+    async def append_events(self, events: Sequence[EventIn]) -> None:
+        """Events that report no stored change of their own (health, rate limits, restarts)."""
+        ...
+
+    async def pending_events(self, limit: int) -> list[EventRow]:
+        """Unsent events, oldest first (`seq` order)."""
+        ...
+
+    async def mark_events_sent(self, ids: Sequence[str], at: datetime) -> int: ...
+
+    async def events_after(self, seq: int | None, limit: int) -> list[EventRow]:
+        """Events with a larger `seq` (all, from the first, if None), in `seq` order."""
+        ...
+
+    async def recent_events(self, limit: int, integration_id: str | None = None) -> list[EventRow]:
+        """Newest first."""
+        ...
+
+    async def save_webhook_delivery(self, delivery: WebhookIn) -> bool:
+        """Persist a received delivery; False if its delivery id was seen before (a dedupe)."""
+        ...
+
+    async def pending_webhook_deliveries(self, limit: int) -> list[WebhookDelivery]:
+        """Received or failed deliveries, oldest first."""
+        ...
+
+    async def mark_webhook_delivery(
+        self, delivery_id: str, status: WebhookStatus, error: str | None, attempts: int
+    ) -> None:
+        """Record an attempt's outcome; `delivery_id` is the store's id of the delivery."""
+        ...
+
+    async def append_audit(self, audit: AuditIn) -> None: ...
+
+    async def list_audit(self, *, limit: int, before: str | None = None) -> Page[AuditRow]:
+        """Newest first."""
+        ...
+
+    async def trim(self, older_than: RetentionCutoffs) -> TrimResult:
+        """Delete old logs and old *sent* events; drop old processed/dead webhook payloads
+        (the rows stay, so a late redelivery is still recognised as a duplicate)."""
+        ...

@@ -1,0 +1,76 @@
+"""The rules of sync runs, as plain functions both backends call inside their transactions.
+
+A batch may only be written to a RUNNING run of the same integration and entity. A finishing
+full run deletes what it did not see (neither wrote, see _batch, nor noted in `sync_seen`)
+only when it completed and its seen keys are all still there: PostgreSQL keeps them in an
+UNLOGGED table, which a server crash empties, and deleting against a partial list would delete
+records that still exist. `seen` is counted in the same transactions as the keys themselves
+(in a logged table), so a shortfall shows the loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.store._errors import Conflict, InvalidValue, NotFound
+from runtime.store._model import RunKind, RunStatus
+
+SEEN_KEYS_LOST = "deletion detection skipped: the run's seen keys were lost (database restart)"
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    integration_id: str
+    entity: str
+    kind: RunKind
+    status: RunStatus
+    seen: int
+    seq: int
+    written: int  # records added or updated so far
+    unchanged: int
+
+
+def state(run_id: str, row: Sequence[Any] | None) -> RunState:
+    """From a row of (integration_id, entity, kind, status, seen, seq, written, unchanged)."""
+    if row is None:
+        raise NotFound(f"no sync run {run_id!r}")
+    integration_id, entity, kind, status, seen, seq, written, unchanged = row
+    return RunState(
+        integration_id, entity, RunKind(kind), RunStatus(status), seen, seq, written, unchanged
+    )
+
+
+def require_running(run_id: str, run: RunState) -> None:
+    if run.status is not RunStatus.RUNNING:
+        raise Conflict(f"sync run {run_id!r} is {run.status}, not running")
+
+
+def check_batch(run_id: str, run: RunState, integration_id: str, entity: str) -> None:
+    require_running(run_id, run)
+    if (run.integration_id, run.entity) != (integration_id, entity):
+        raise InvalidValue(
+            f"sync run {run_id!r} belongs to {run.integration_id!r}/{run.entity!r},"
+            f" not {integration_id!r}/{entity!r}"
+        )
+
+
+def detects_deletions(run: RunState, status: RunStatus) -> bool:
+    return run.kind is RunKind.FULL and status is RunStatus.COMPLETED
+
+
+def seen_keys_intact(run: RunState, seen_found: int) -> bool:
+    return seen_found == run.seen
+
+
+def keeps_seen_keys(status: RunStatus) -> bool:
+    """An interrupted run may be resumed, so what it saw stays."""
+    return status is RunStatus.INTERRUPTED
+
+
+def missing_run(run_id: str, exists: bool) -> Exception:
+    """The error for a run update that matched no row."""
+    if not exists:
+        return NotFound(f"no sync run {run_id!r}")
+    return Conflict(f"sync run {run_id!r} is not in a state that allows this")

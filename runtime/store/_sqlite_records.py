@@ -1,0 +1,203 @@
+"""Sync runs and records in SQLite: one function per store operation, run on the worker thread.
+
+A batch costs one query comparing its hashes with the stored ones (a JSON object of them),
+then one `executemany` each for the new records, the changed ones, and (in a full run) the
+keys seen unchanged; `_batch.plan_batch` decides which is which. Unchanged rows are never
+written. This beat staging into a temporary table and one `INSERT … SELECT … ON CONFLICT DO
+UPDATE`, which touched every row of the batch three times (see benchmarks/store.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+
+from runtime.store import _rows as rows
+from runtime.store import _runs
+from runtime.store import _sqlite_sql as sql
+from runtime.store._batch import Prepared, plan_batch
+from runtime.store._model import (
+    BatchResult,
+    JsonObject,
+    Page,
+    RecordRow,
+    RunKind,
+    RunStatus,
+    SyncRun,
+)
+from runtime.store._params import Params
+from runtime.store._rows import SQLITE
+from runtime.store._sqlite_tx import Connection, insert_events, transaction
+from runtime.store._values import encode_cursor, load_json
+
+_NO_SEQ_LIMIT = 2**63 - 1
+
+
+def start_run(
+    connection: Connection, integration_id: str, entity: str, kind: RunKind, now: str
+) -> SyncRun:
+    with transaction(connection):
+        connection.execute(sql.DROP_SUPERSEDED_SEEN, (integration_id, entity))
+        row = connection.execute(
+            sql.INSERT_RUN, (str(uuid.uuid4()), integration_id, entity, kind.value, now)
+        ).fetchone()
+    return rows.run(row, SQLITE)
+
+
+def resume_run(connection: Connection, run_id: str, now: str) -> SyncRun:
+    with transaction(connection):
+        row = connection.execute(sql.RESUME_RUN, (run_id, now)).fetchone()
+        if row is None:
+            raise _runs.missing_run(run_id, _exists(connection, run_id))
+    return rows.run(row, SQLITE)
+
+
+def latest_resumable_run(
+    connection: Connection, integration_id: str, entity: str
+) -> SyncRun | None:
+    row = connection.execute(sql.LATEST_RUN, (integration_id, entity)).fetchone()
+    if row is None or row[4] != RunStatus.INTERRUPTED:
+        return None
+    return rows.run(row, SQLITE)
+
+
+def touch_run(connection: Connection, run_id: str, now: str) -> None:
+    with transaction(connection):
+        if connection.execute(sql.TOUCH_RUN, (run_id, now)).rowcount == 0:
+            raise _runs.missing_run(run_id, _exists(connection, run_id))
+
+
+def write_batch(
+    connection: Connection,
+    *,
+    run_id: str,
+    integration_id: str,
+    entity: str,
+    records: Sequence[Prepared],
+    checkpoint: str | None,
+    events: Sequence[Params],
+    now: str,
+) -> BatchResult:
+    with transaction(connection):
+        run = _runs.state(run_id, connection.execute(sql.RUN_STATE, (run_id,)).fetchone())
+        _runs.check_batch(run_id, run, integration_id, entity)
+        plan = plan_batch(records, _stored(connection, integration_id, entity, records))
+        key = (integration_id, entity)
+        connection.executemany(sql.INSERT_RECORD, [(*key, *r, now, run.seq) for r in plan.new])
+        connection.executemany(sql.UPDATE_RECORD, [(*key, *r, now, run.seq) for r in plan.changed])
+        seen = 0
+        if run.kind is RunKind.FULL and plan.unchanged:
+            marked = [(run_id, entity, external_id) for external_id in plan.unchanged]
+            seen = connection.executemany(sql.MARK_SEEN, marked).rowcount
+        result = BatchResult(len(plan.new), len(plan.changed), len(plan.unchanged))
+        connection.execute(
+            sql.ADD_RUN_COUNTS,
+            (run_id, result.added, result.updated, result.unchanged, seen, now),
+        )
+        connection.execute(sql.SAVE_CHECKPOINT, (*key, checkpoint, len(records)))
+        insert_events(connection, events)
+    return result
+
+
+def _stored(
+    connection: Connection, integration_id: str, entity: str, records: Sequence[Prepared]
+) -> dict[str, bool]:
+    if not records:
+        return {}
+    batch = json.dumps({r[0]: r[2] for r in records})
+    found = connection.execute(sql.STORED_KEYS, (integration_id, entity, batch))
+    return {key: bool(same) for key, same in found}
+
+
+def finish_run(
+    connection: Connection,
+    *,
+    run_id: str,
+    status: RunStatus,
+    error: str | None,
+    events: Sequence[Params],
+    now: str,
+) -> SyncRun:
+    with transaction(connection):
+        run = _runs.state(run_id, connection.execute(sql.RUN_STATE, (run_id,)).fetchone())
+        _runs.require_running(run_id, run)
+        deleted = 0
+        if _runs.detects_deletions(run, status):
+            found = connection.execute(sql.COUNT_SEEN, (run_id,)).fetchone()[0]
+            if _runs.seen_keys_intact(run, found):
+                deleted = connection.execute(
+                    sql.SOFT_DELETE_UNSEEN, (run.integration_id, run.entity, now, run_id, run.seq)
+                ).rowcount
+            else:
+                error = error or _runs.SEEN_KEYS_LOST
+        if not _runs.keeps_seen_keys(status):
+            connection.execute(sql.DELETE_SEEN, (run_id,))
+        row = connection.execute(
+            sql.FINISH_RUN, (run_id, status.value, now, deleted, error)
+        ).fetchone()
+        _note_outcome(connection, run, status, now)
+        insert_events(connection, events)
+    return rows.run(row, SQLITE)
+
+
+def _note_outcome(connection: Connection, run: _runs.RunState, status: RunStatus, now: str) -> None:
+    if status is RunStatus.COMPLETED:
+        connection.execute(sql.NOTE_SYNC_DONE, (run.integration_id, run.entity, now))
+    elif status is RunStatus.FAILED:
+        connection.execute(sql.NOTE_SYNC_FAILED, (run.integration_id, run.entity))
+
+
+def mark_interrupted_runs(connection: Connection, now: str) -> int:
+    with transaction(connection):
+        return connection.execute(sql.MARK_INTERRUPTED, (now,)).rowcount
+
+
+def get_run(connection: Connection, run_id: str) -> SyncRun:
+    row = connection.execute(sql.SELECT_RUN, (run_id,)).fetchone()
+    if row is None:
+        raise _runs.missing_run(run_id, exists=False)
+    return rows.run(row, SQLITE)
+
+
+def list_runs(
+    connection: Connection, integration_id: str, limit: int, before: int | None
+) -> Page[SyncRun]:
+    found = connection.execute(
+        sql.LIST_RUNS, (integration_id, _NO_SEQ_LIMIT if before is None else before, limit + 1)
+    ).fetchall()
+    items = tuple(rows.run(row, SQLITE) for row in found[:limit])
+    more = len(found) > limit
+    return Page(items, encode_cursor("runs", found[limit - 1][rows.RUN_SEQ]) if more else None)
+
+
+def get_checkpoint(connection: Connection, integration_id: str, entity: str) -> JsonObject | None:
+    row = connection.execute(sql.GET_CHECKPOINT, (integration_id, entity)).fetchone()
+    return None if row is None or row[0] is None else load_json(row[0])
+
+
+def list_records(
+    connection: Connection,
+    *,
+    integration_id: str,
+    entity: str,
+    limit: int,
+    after: str | None,
+    include_deleted: bool,
+) -> Page[RecordRow]:
+    statement = sql.LIST_RECORDS[(after is not None, include_deleted)]
+    params: tuple[object, ...] = (integration_id, entity, limit + 1)
+    found = connection.execute(
+        statement, (*params, after) if after is not None else params
+    ).fetchall()
+    items = tuple(rows.record(row, SQLITE) for row in found[:limit])
+    more = len(found) > limit
+    return Page(items, encode_cursor("records", items[-1].external_id) if more else None)
+
+
+def count_records(connection: Connection, integration_id: str) -> Mapping[str, int]:
+    return dict(connection.execute(sql.COUNT_RECORDS, (integration_id,)).fetchall())
+
+
+def _exists(connection: Connection, run_id: str) -> bool:
+    return connection.execute(sql.SELECT_RUN, (run_id,)).fetchone() is not None
