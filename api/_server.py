@@ -8,12 +8,9 @@ from collections.abc import Callable
 import anyio
 from aiohttp import web
 
-from actors._retention import RetentionActor, RetentionPolicy
-from api._services import Services, open_services
+from api._hub import running_hub
+from api._services import open_services
 from config import Settings
-from runtime import OnIntensity, Supervisor, SupervisorOptions
-
-ROOT_OPTIONS = SupervisorOptions(name="hub", on_intensity=OnIntensity.PARK)
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -33,22 +30,11 @@ async def serve(settings: Settings, *, ready: Callable[[str], None] | None = Non
         await runner.setup()
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
-            async with Supervisor(options=ROOT_OPTIONS).running() as root:
-                await _start_background(root, services)
+            async with running_hub(services):
                 (ready or _announce)(f"Integration Hub is running at {_url(runner, settings)}")
                 await _until_signal()
         finally:
             await runner.cleanup()
-
-
-async def _start_background(root: Supervisor, services: Services) -> None:
-    settings = services.settings
-    policy = RetentionPolicy(
-        logs_days=settings.retention_logs_days,
-        events_days=settings.retention_events_days,
-        webhook_payload_days=settings.retention_webhook_payload_days,
-    )
-    await root.spawn("retention", lambda: RetentionActor(services.store, policy))
 
 
 async def _until_signal() -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors._integrations import IntegrationService
-from adapters import default_registry
+from adapters import Registry, default_registry
 from config import Settings
 from runtime.store import Store, open_store
 from runtime.vault import Vault, load_or_create_key_file, parse_keyring
@@ -30,6 +30,7 @@ class Services:
     store: Store
     vault: Vault
     integrations: IntegrationService
+    registry: Registry
 
 
 def open_vault(settings: Settings) -> Vault:
@@ -65,4 +66,4 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
         integrations = IntegrationService(
             store, vault, lambda: {spec.name for spec in registry.catalog()}
         )
-        yield Services(settings, store, vault, integrations)
+        yield Services(settings, store, vault, integrations, registry)

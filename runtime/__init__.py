@@ -51,6 +51,7 @@ from runtime._ratelimit_headers import (
     parse_retry_after,
     rate_limit_pause,
 )
+from runtime._service import Service
 from runtime._supervision import (
     Backoff,
     ChildSpec,
@@ -115,6 +116,7 @@ __all__ = [
     "Restart",
     "RestartHistory",
     "Runnable",
+    "Service",
     "Strategy",
     "Supervisor",
     "SupervisorEscalation",

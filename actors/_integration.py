@@ -1,0 +1,375 @@
+"""`IntegrationActor`: one per integration; connects, syncs, watches its health, reports.
+
+What it does with an adapter's error follows the taxonomy (`adapters.classify`):
+- auth or config trouble: status `error` and an event, then it waits for a reconnect (the
+  hub restarts it on purpose) — no restart storm, since a restart would fail the same way;
+- rate limited: the limiter pauses, an event says so; the sync resumes from its checkpoint;
+- transient trouble while connecting: a crash, so the supervisor restarts with backoff (and
+  parks the integration when it keeps failing);
+- transient trouble during a sync: the run is interrupted and resumes on the next sync;
+- anything unexpected: the run is interrupted and the actor crashes (restart, then resume).
+A sync runs beside the actor's mailbox (a helper task of the incarnation), so status asks,
+test connection and stop are answered while it runs; there is never more than one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anyio
+
+from actors._integrations import IntegrationService, event_in
+from actors._schedule import delay_until, plan_next
+from actors._sync import Progress, begin, run_entity, summary
+from adapters import (
+    Action,
+    Adapter,
+    AdapterContext,
+    HttpClient,
+    Registry,
+    RetryPolicy,
+    SyncKind,
+    classify,
+    http_priority,
+)
+from config import IntegrationConfig
+from runtime import (
+    Actor,
+    BreakerOptions,
+    BreakerState,
+    Clock,
+    Control,
+    HealthLoop,
+    HealthOptions,
+    Priority,
+    RateLimit,
+    RateLimiter,
+    Request,
+    describe,
+)
+from runtime.bus import EventName
+from runtime.store import RunStatus, Store
+
+log = logging.getLogger("actors.integration")
+
+ACTIVE, ERROR, SYNCING = "active", "error", "syncing"
+UNLIMITED = RateLimit(rate=1000.0, period=1.0, burst=1000)
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationDeps:
+    store: Store
+    integrations: IntegrationService
+    registry: Registry
+    clock: Clock
+    now: Callable[[], datetime]
+    notify: Callable[[], None]  # new events are in the outbox
+    default_schedule: str = "*/15 * * * *"
+    schedule_jitter: float = 30.0
+    stall_timeout: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    ok: bool
+    latency: float
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    running: bool
+    entity: str
+    batches: int
+    added: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncNow(Request[bool]):
+    """Start a sync unless one is running; the reply says whether this one started it."""
+
+    kind: SyncKind = SyncKind.FULL
+
+
+@dataclass(frozen=True, slots=True)
+class TestConnection(Control, Request[TestResult]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GetSync(Control, Request[SyncState]):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Scheduled:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _StallCheck:
+    pass
+
+
+Message = SyncNow | TestConnection | GetSync | _Scheduled | _StallCheck
+
+
+class IntegrationActor(Actor[Message]):
+    def __init__(self, integration_id: str, deps: IntegrationDeps) -> None:
+        self.id = integration_id
+        self.deps = deps
+        self.config: IntegrationConfig | None = None
+        self.adapter: Adapter | None = None
+        self.http: HttpClient | None = None
+        self.limiter = RateLimiter(UNLIMITED, clock=deps.clock)
+        self.connected = False
+        self.progress = Progress()
+        self.sync_scope: anyio.CancelScope | None = None
+        self.stalled = False
+        self.health: HealthLoop | None = None
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def on_start(self) -> None:
+        view = await self.deps.integrations.get(self.id)
+        self.config = view.config
+        if self.config.rate_limits is not None:
+            limits = self.config.rate_limits
+            self.limiter = RateLimiter(
+                RateLimit(limits.rate, limits.period, limits.burst), clock=self.deps.clock
+            )
+        await self._connect()
+
+    async def on_stop(self) -> None:
+        if self.sync_scope is not None:
+            self.sync_scope.cancel()
+        if self.adapter is not None:
+            with anyio.CancelScope(shield=True):
+                await self.adapter.disconnect()
+        if self.http is not None:
+            await self.http.aclose()
+
+    async def _connect(self) -> None:
+        assert self.config is not None
+        spec = self.deps.registry.get(self.config.adapter)
+        credentials = await self.deps.integrations.credentials(self.id)
+        retry = RetryPolicy.from_config(self.config.retry_policy)
+        self.http = HttpClient(self.limiter, clock=self.deps.clock, retry=retry)
+        context = AdapterContext(
+            self.id, self.config.settings, credentials, self.http, self.limiter, self.deps.clock
+        )
+        self.adapter = spec.factory(context)
+        try:
+            info = await self.adapter.connect()
+        except Exception as error:
+            if classify(error).action in (Action.STOP_AUTH, Action.REJECT):
+                await self._fail(error)
+                return
+            raise
+        self.connected = True
+        await self._status(ACTIVE, EventName.CONNECTED, {"peer": info.peer})
+        self._start_health()
+        self._arm_schedule()
+        self.context.timers.start_periodic("stall", self.deps.stall_timeout / 4, _StallCheck())
+        if await self._has_unfinished_runs() or await self._never_synced():
+            self._start_sync(SyncKind.FULL)
+
+    def _start_health(self) -> None:
+        assert self.config is not None
+        health = self.config.health
+        options = HealthOptions(
+            interval=health.interval,
+            timeout=health.timeout,
+            breaker=BreakerOptions(failure_threshold=health.failure_threshold),
+        )
+        loop = HealthLoop(self._probe, options, clock=self.deps.clock, on_change=self._health)
+        self.health = loop
+        self.context.start_soon(loop.run, name=f"{self.id}/health")
+
+    async def _probe(self) -> None:
+        assert self.adapter is not None
+        status = await self.adapter.health_check()
+        if not status.ok:
+            raise RuntimeError(status.detail or "health check failed")
+
+    async def _health(self, old: BreakerState, new: BreakerState) -> None:
+        await self._event(EventName.HEALTH_CHANGED, {"from": str(old), "to": str(new)})
+
+    # -- messages -------------------------------------------------------------------------
+
+    async def receive(self, message: Message) -> object:
+        match message:
+            case SyncNow(kind):
+                return self._start_sync(kind)
+            case _Scheduled():
+                self._arm_schedule()
+                self._start_sync(SyncKind.FULL)
+            case TestConnection():
+                return await self._test()
+            case GetSync():
+                return self._sync_state()
+            case _StallCheck():
+                self._check_stall()
+        return None
+
+    async def _test(self) -> TestResult:
+        if self.adapter is None:
+            return TestResult(False, 0.0, "not connected")
+        started = self.deps.clock.now()
+        try:
+            with http_priority(Priority.INTERACTIVE):
+                status = await self.adapter.health_check()
+        except Exception as error:
+            return TestResult(False, self.deps.clock.now() - started, describe(error))
+        return TestResult(status.ok, status.latency, status.detail)
+
+    def _sync_state(self) -> SyncState:
+        p = self.progress
+        running = self.sync_scope is not None
+        return SyncState(running, p.entity, p.batches, p.added, p.updated, p.unchanged)
+
+    # -- syncing --------------------------------------------------------------------------
+
+    def _start_sync(self, kind: SyncKind) -> bool:
+        if self.sync_scope is not None or not self.connected:
+            return False
+        self.sync_scope = anyio.CancelScope()
+        self.progress = Progress(last_progress=self.deps.clock.now())
+        self.stalled = False
+        self.context.start_soon(lambda: self._sync(kind), name=f"{self.id}/sync")
+        return True
+
+    async def _sync(self, kind: SyncKind) -> None:
+        assert self.config is not None
+        assert self.sync_scope is not None
+        try:
+            with self.sync_scope:
+                for entity in self.config.entities or self._adapter_entities():
+                    if not await self._sync_entity(entity, kind):
+                        return
+        finally:
+            self.sync_scope = None
+
+    async def _sync_entity(self, entity: str, kind: SyncKind) -> bool:
+        """One entity; False when the sync must stop here (the error is recorded)."""
+        assert self.config is not None
+        assert self.adapter is not None
+        store = self.deps.store
+        self.progress.entity = entity
+        start = await begin(store, self.id, entity, kind)
+        self.progress.runs.append(start.run.id)
+        await self._event(EventName.SYNC_STARTED, {**summary(start.run), "resumed": start.resumed})
+        mappings = self.config.field_mapping.get(entity, ())
+        try:
+            await run_entity(
+                self.adapter,
+                store,
+                start,
+                kind=kind,
+                mappings=mappings,
+                progress=self.progress,
+                now=self.deps.clock.now,
+            )
+        except anyio.get_cancelled_exc_class():
+            status = RunStatus.FAILED if self.stalled else RunStatus.INTERRUPTED
+            why = (
+                f"stalled: no progress for {self.deps.stall_timeout:g} s" if self.stalled else None
+            )
+            with anyio.CancelScope(shield=True):
+                await self._end_run(start.run.id, status, why)
+            raise
+        except Exception as error:
+            return await self._sync_failed(start.run.id, error)
+        await self._end_run(start.run.id, RunStatus.COMPLETED, None)
+        return True
+
+    async def _sync_failed(self, run_id: str, error: Exception) -> bool:
+        action = classify(error).action
+        resumable = action in (Action.RETRY, Action.PAUSE, Action.CRASH)
+        status = RunStatus.INTERRUPTED if resumable else RunStatus.FAILED
+        await self._end_run(run_id, status, describe(error))
+        if action is Action.PAUSE:
+            await self._event(EventName.RATE_LIMITED, {"detail": describe(error)})
+        if action is Action.STOP_AUTH:
+            await self._fail(error)
+        if action is Action.CRASH:
+            raise error
+        return False
+
+    async def _end_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
+        name = EventName.SYNC_COMPLETED if status is RunStatus.COMPLETED else EventName.SYNC_FAILED
+        p = self.progress
+        data: dict[str, Any] = {
+            "run_id": run_id,
+            "entity": p.entity,
+            "status": str(status),
+            "added": p.added,
+            "updated": p.updated,
+            "unchanged": p.unchanged,
+        }
+        if error is not None:
+            data["error"] = error
+        await self.deps.store.finish_run(
+            run_id, status, error, events=[event_in(self.id, name, data, self.deps.now())]
+        )
+        self.deps.notify()
+
+    def _check_stall(self) -> None:
+        idle = self.deps.clock.now() - self.progress.last_progress
+        if self.sync_scope is not None and idle > self.deps.stall_timeout:
+            log.warning("integration %s: sync stalled for %.0f s, cancelling", self.id, idle)
+            self.stalled = True
+            self.sync_scope.cancel()
+
+    def _adapter_entities(self) -> tuple[str, ...]:
+        assert self.config is not None
+        return self.deps.registry.get(self.config.adapter).entities
+
+    async def _has_unfinished_runs(self) -> bool:
+        for entity in self.config.entities if self.config else ():
+            if await self.deps.store.latest_resumable_run(self.id, entity) is not None:
+                return True
+        return False
+
+    async def _never_synced(self) -> bool:
+        runs = await self.deps.store.list_runs(self.id, limit=1)
+        return not runs.items
+
+    # -- schedule -------------------------------------------------------------------------
+
+    def _arm_schedule(self) -> None:
+        assert self.config is not None
+        schedule = self.config.schedule
+        if not schedule.enabled:
+            return
+        cron = schedule.cron or self.deps.default_schedule
+        jitter = (
+            float(schedule.jitter_seconds)
+            if schedule.jitter_seconds is not None
+            else self.deps.schedule_jitter
+        )
+        now = self.deps.now()
+        plan = plan_next(cron, now=now, planned=None, jitter=jitter)
+        self.context.timers.start_single("schedule", delay_until(plan.at, now), _Scheduled())
+
+    # -- reporting ------------------------------------------------------------------------
+
+    async def _fail(self, error: Exception) -> None:
+        self.connected = False
+        kind = "auth" if classify(error).action is Action.STOP_AUTH else "config"
+        await self._status(ERROR, EventName.ERROR, {"kind": kind, "detail": describe(error)})
+
+    async def _status(self, status: str, name: EventName, data: Mapping[str, Any]) -> None:
+        event = event_in(self.id, name, {"status": status, **data}, self.deps.now())
+        await self.deps.store.set_status(self.id, status, events=[event])
+        self.deps.notify()
+
+    async def _event(self, name: EventName, data: Mapping[str, Any]) -> None:
+        await self.deps.store.append_events([event_in(self.id, name, data, self.deps.now())])
+        self.deps.notify()

@@ -1,0 +1,130 @@
+"""One sync of one entity: adapter batches -> field mapping -> store, resumable at any batch.
+
+Each batch is written with its checkpoint in one transaction, so a sync killed at any moment
+resumes after its last written batch. Which run to write into follows three rules:
+- an interrupted run of the entity is resumed (same run, so its seen keys still count);
+- a new full run that starts at the beginning of a pass may conclude deletions;
+- a new run that starts in the middle of a pass (the previous one failed for good) is stored
+  as incremental: it did not see everything, so it must not delete anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
+
+from actors._mapping import map_record
+from adapters import Adapter, Batch, SyncKind, SyncRequest
+from adapters import JsonObject as AdapterCursor
+from config import FieldMapping
+from runtime.store import JsonObject, RecordIn, RunKind, Store, SyncRun
+
+CURSOR = "cursor"
+COMPLETE = "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where a sync of one entity starts: the run to write into and the adapter's cursor."""
+
+    run: SyncRun
+    cursor: JsonObject | None
+    resumed: bool
+
+
+@dataclass(slots=True)
+class Progress:
+    """What a running sync has done so far (read by the status page and the stall check)."""
+
+    entity: str = ""
+    batches: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    last_progress: float = 0.0
+    runs: list[str] = field(default_factory=list)
+
+
+def stored_checkpoint(cursor: Mapping[str, object], complete: bool) -> JsonObject:
+    return {CURSOR: dict(cursor), COMPLETE: complete}
+
+
+def split_checkpoint(stored: JsonObject | None) -> tuple[JsonObject | None, bool]:
+    """(the adapter's cursor, whether the pass it belongs to was complete)."""
+    if stored is None:
+        return None, True
+    cursor = stored.get(CURSOR)
+    return (dict(cursor) if isinstance(cursor, Mapping) else None), bool(stored.get(COMPLETE))
+
+
+def store_kind(kind: SyncKind, pass_complete: bool) -> RunKind:
+    """A full run may conclude deletions only if it starts at the beginning of a pass."""
+    if kind is SyncKind.FULL and pass_complete:
+        return RunKind.FULL
+    return RunKind.INCREMENTAL
+
+
+async def begin(store: Store, integration_id: str, entity: str, kind: SyncKind) -> Start:
+    interrupted = await store.latest_resumable_run(integration_id, entity)
+    cursor, complete = split_checkpoint(await store.get_checkpoint(integration_id, entity))
+    if interrupted is not None:
+        return Start(await store.resume_run(interrupted.id), cursor, resumed=True)
+    run = await store.start_run(integration_id, entity, store_kind(kind, complete))
+    return Start(run, cursor, resumed=False)
+
+
+def records_of(batch: Batch, mappings: Sequence[FieldMapping]) -> list[RecordIn]:
+    return [
+        RecordIn(record.external_id, dict(map_record(record.data, mappings).data))
+        for record in batch.records
+        if not record.deleted
+    ]
+
+
+async def run_entity(
+    adapter: Adapter,
+    store: Store,
+    start: Start,
+    *,
+    kind: SyncKind,
+    mappings: Sequence[FieldMapping],
+    progress: Progress,
+    now: Callable[[], float],
+) -> None:
+    """Write every batch of the entity; returns when the adapter's pass is done."""
+    run = start.run
+    cursor = cast("AdapterCursor | None", start.cursor)
+    request = SyncRequest((run.entity,), kind, {run.entity: cursor})
+    async with aclosing(adapter.sync(request)) as batches:
+        async for batch in batches:
+            result = await store.write_batch(
+                run.id,
+                run.integration_id,
+                run.entity,
+                records_of(batch, mappings),
+                stored_checkpoint(batch.checkpoint, batch.complete),
+            )
+            progress.batches += 1
+            progress.added += result.added
+            progress.updated += result.updated
+            progress.unchanged += result.unchanged
+            progress.last_progress = now()
+
+
+def summary(run: SyncRun) -> dict[str, object]:
+    return {
+        "run_id": run.id,
+        "entity": run.entity,
+        "kind": str(run.kind),
+        "added": run.added,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "deleted": run.deleted,
+    }
+
+
+def duration_ms(started: datetime, ended: datetime) -> float:
+    return (ended - started).total_seconds() * 1000

@@ -1,0 +1,96 @@
+"""The running hub: bus, outbox relay, retention and the integration actors under one root.
+
+`running_hub` is what `integration-hub run` serves and what the end-to-end tests start in
+process: everything under the root supervisor, stopped in reverse order on the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from actors._hub import Hub
+from actors._integration import IntegrationDeps
+from actors._integrations import IntegrationService
+from actors._retention import RetentionActor, RetentionPolicy
+from api._services import Services
+from runtime import (
+    SYSTEM_CLOCK,
+    ChildChange,
+    ChildSpec,
+    OnIntensity,
+    Service,
+    Supervisor,
+    SupervisorOptions,
+)
+from runtime.bus import EventBus, OutboxRelay, open_bus
+from runtime.outbox import StoreOutbox
+from runtime.store import utc_now
+
+ROOT_OPTIONS = SupervisorOptions(name="hub", on_intensity=OnIntensity.PARK)
+
+DEMO_INTEGRATION = {
+    "id": "demo",
+    "name": "Demo shop",
+    "type": "REST",
+    "adapter": "demo",
+    "description": "Generated customers and invoices that change between syncs.",
+    "entities": ["customers", "invoices"],
+    "schedule": {"cron": "* * * * *", "jitter_seconds": 0},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RunningHub:
+    services: Services
+    bus: EventBus
+    relay: OutboxRelay
+    root: Supervisor
+    hub: Hub
+
+
+async def ensure_demo(integrations: IntegrationService) -> None:
+    """On a first start (no integrations at all) add the demo, so there is something to see."""
+    if not await integrations.list():
+        await integrations.create(DEMO_INTEGRATION, origin="first start")
+
+
+@asynccontextmanager
+async def running_hub(services: Services, *, demo: bool = True) -> AsyncIterator[RunningHub]:
+    settings = services.settings
+    bus = await open_bus(settings.nats_url)
+    try:
+        relay = OutboxRelay(StoreOutbox(services.store), bus)
+        deps = IntegrationDeps(
+            store=services.store,
+            integrations=services.integrations,
+            registry=services.registry,
+            clock=SYSTEM_CLOCK,
+            now=utc_now,
+            notify=relay.notify,
+            default_schedule=settings.default_schedule,
+            schedule_jitter=float(settings.schedule_jitter_seconds),
+        )
+        hubs: list[Hub] = []
+
+        def on_change(change: ChildChange) -> None:
+            for hub in hubs:
+                hub.on_change(change)
+
+        async with Supervisor(options=ROOT_OPTIONS, on_change=on_change).running() as root:
+            await root.start_child(ChildSpec("outbox-relay", Service(relay.run)))
+            policy = RetentionPolicy(
+                logs_days=settings.retention_logs_days,
+                events_days=settings.retention_events_days,
+                webhook_payload_days=settings.retention_webhook_payload_days,
+            )
+            await root.spawn("retention", lambda: RetentionActor(services.store, policy))
+            if demo:
+                await ensure_demo(services.integrations)
+            hub = Hub(root, deps)
+            hubs.append(hub)
+            await hub.start()
+            yield RunningHub(services, bus, relay, root, hub)
+    finally:
+        await bus.close()
