@@ -19,6 +19,7 @@ from runtime import (
     SYSTEM_CLOCK,
     ChildChange,
     ChildSpec,
+    Clock,
     OnIntensity,
     Service,
     Supervisor,
@@ -57,16 +58,23 @@ async def ensure_demo(integrations: IntegrationService) -> None:
 
 
 @asynccontextmanager
-async def running_hub(services: Services, *, demo: bool = True) -> AsyncIterator[RunningHub]:
+async def running_hub(
+    services: Services,
+    *,
+    demo: bool = True,
+    clock: Clock = SYSTEM_CLOCK,
+    root_options: SupervisorOptions = ROOT_OPTIONS,
+) -> AsyncIterator[RunningHub]:
+    """Everything under one root supervisor; `clock` and `root_options` are for tests."""
     settings = services.settings
-    bus = await open_bus(settings.nats_url)
+    bus = await open_bus(settings.nats_url, clock=clock)
     try:
-        relay = OutboxRelay(StoreOutbox(services.store), bus)
+        relay = OutboxRelay(StoreOutbox(services.store), bus, clock=clock)
         deps = IntegrationDeps(
             store=services.store,
             integrations=services.integrations,
             registry=services.registry,
-            clock=SYSTEM_CLOCK,
+            clock=clock,
             now=utc_now,
             notify=relay.notify,
             default_schedule=settings.default_schedule,
@@ -78,7 +86,8 @@ async def running_hub(services: Services, *, demo: bool = True) -> AsyncIterator
             for hub in hubs:
                 hub.on_change(change)
 
-        async with Supervisor(options=ROOT_OPTIONS, on_change=on_change).running() as root:
+        root = Supervisor(options=root_options, clock=clock, on_change=on_change)
+        async with root.running():
             await root.start_child(ChildSpec("outbox-relay", Service(relay.run)))
             policy = RetentionPolicy(
                 logs_days=settings.retention_logs_days,

@@ -55,14 +55,18 @@ async def check_keys(store: Store, vault: Vault) -> None:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, migrate: bool = True, registry: Registry | None = None
+) -> AsyncIterator[Services]:
+    """The store (migrated), the vault (keys checked) and the integration service; `registry`
+    replaces the installed adapters (tests)."""
     async with AsyncExitStack() as stack:
         url = None if settings.database_url is None else settings.database_url.get_secret_value()
         store = await open_store(url, Path(settings.data_dir), migrate=migrate)
         stack.push_async_callback(store.close)
         vault = open_vault(settings)
         await check_keys(store, vault)
-        registry = default_registry()
+        registry = default_registry() if registry is None else registry
         integrations = IntegrationService(
             store, vault, lambda: {spec.name for spec in registry.catalog()}
         )
