@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
+from opentelemetry import trace
 
 from api._keys import rotate_keys
 from api._server import serve
 from api._services import StartupError, open_services
 from config import CONFIG_ENV, Settings, SettingsError, load_settings
 from runtime.store import StoreError, StoreUnavailable
+from runtime.telemetry import TelemetryConfigError, configure_tracing, shutdown_tracing
 from runtime.vault import VaultError, generate_key
 
 EXIT_USAGE = 2  # bad settings or input: fix and run again
@@ -58,9 +60,19 @@ async def _rotate(settings: Settings) -> None:
         _say(f"done: {result.rotated} re-sealed, {result.already_current} already current")
 
 
+async def _run(settings: Settings) -> None:
+    """Serve with tracing configured from the `OTEL_*` variables (none set: no export)."""
+    provider = configure_tracing(os.environ)
+    trace.set_tracer_provider(provider)
+    try:
+        await serve(settings)
+    finally:
+        await shutdown_tracing(provider)
+
+
 def _command(args: argparse.Namespace) -> Callable[[Settings], Awaitable[None]] | None:
     if args.command == "run":
-        return serve
+        return _run
     if args.command == "migrate":
         return _migrate
     if args.keys_command == "rotate":
@@ -78,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = _settings(args)
         anyio.run(command, settings)
-    except (SettingsError, StartupError, VaultError) as error:
+    except (SettingsError, StartupError, VaultError, TelemetryConfigError) as error:
         print(f"integration-hub: {error}", file=sys.stderr)
         return EXIT_USAGE
     except StoreUnavailable as error:
