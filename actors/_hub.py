@@ -114,9 +114,13 @@ class Hub:
         if not enabled:
             await self.remove(integration_id)
         elif integration_id in self.refs:
-            await self.root.restart_child(child_id(integration_id))
+            await self._restart(integration_id)
         else:
             await self.add(integration_id)
+
+    async def _restart(self, integration_id: str) -> None:
+        """Restart now, without backoff (a parked child starts at once, not after cool-down)."""
+        await self.root.restart_child(child_id(integration_id))
 
     async def reconnect(self, integration_id: str) -> None:
         """Start the integration over, now (after fixing credentials): no backoff."""

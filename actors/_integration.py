@@ -58,6 +58,7 @@ log = logging.getLogger("actors.integration")
 
 ACTIVE, ERROR, SYNCING = "active", "error", "syncing"
 UNLIMITED = RateLimit(rate=1000.0, period=1.0, burst=1000)
+STALL_TIMEOUT = 300.0  # seconds a sync may go without progress before it is failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class IntegrationDeps:
     notify: Callable[[], None]  # new events are in the outbox
     default_schedule: str = "*/15 * * * *"
     schedule_jitter: float = 30.0
-    stall_timeout: float = 300.0
+    stall_timeout: float = STALL_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,7 @@ class IntegrationActor(Actor[Message]):
         assert self.sync_scope is not None
         try:
             with self.sync_scope:
-                for entity in self.config.entities or self._adapter_entities():
+                for entity in self._entities():
                     if not await self._sync_entity(entity, kind):
                         return
         finally:
@@ -266,6 +267,9 @@ class IntegrationActor(Actor[Message]):
         self.progress.runs.append(start.run.id)
         await self._event(EventName.SYNC_STARTED, {**summary(start.run), "resumed": start.resumed})
         mappings = self.config.field_mapping.get(entity, ())
+        if start.done:
+            await self._end_run(start.run.id, RunStatus.COMPLETED, None)
+            return True
         try:
             await run_entity(
                 self.adapter,
@@ -327,12 +331,13 @@ class IntegrationActor(Actor[Message]):
             self.stalled = True
             self.sync_scope.cancel()
 
-    def _adapter_entities(self) -> tuple[str, ...]:
+    def _entities(self) -> tuple[str, ...]:
+        """The configured entities, or the adapter's own when the config names none."""
         assert self.config is not None
-        return self.deps.registry.get(self.config.adapter).entities
+        return self.config.entities or self.deps.registry.get(self.config.adapter).entities
 
     async def _has_unfinished_runs(self) -> bool:
-        for entity in self.config.entities if self.config else ():
+        for entity in self._entities():
             if await self.deps.store.latest_resumable_run(self.id, entity) is not None:
                 return True
         return False

@@ -20,10 +20,12 @@ from actors._mapping import map_record
 from adapters import Adapter, Batch, SyncKind, SyncRequest
 from adapters import JsonObject as AdapterCursor
 from config import FieldMapping
-from runtime.store import JsonObject, RecordIn, RunKind, Store, SyncRun
+from runtime.store import JsonObject, RecordIn, RunKind, RunStatus, Store, SyncRun
 
 CURSOR = "cursor"
 COMPLETE = "complete"
+RUN = "run"
+ORPHANED = "interrupted: its sync ended without finishing it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Start:
     run: SyncRun
     cursor: JsonObject | None
     resumed: bool
+    done: bool = False  # a resumed run whose own last batch ended its pass: nothing left to read
 
 
 @dataclass(slots=True)
@@ -48,16 +51,23 @@ class Progress:
     runs: list[str] = field(default_factory=list)
 
 
-def stored_checkpoint(cursor: Mapping[str, object], complete: bool) -> JsonObject:
-    return {CURSOR: dict(cursor), COMPLETE: complete}
+def stored_checkpoint(cursor: Mapping[str, object], complete: bool, run_id: str) -> JsonObject:
+    """The adapter's cursor, whether its pass is complete, and the run that wrote it."""
+    return {CURSOR: dict(cursor), COMPLETE: complete, RUN: run_id}
 
 
-def split_checkpoint(stored: JsonObject | None) -> tuple[JsonObject | None, bool]:
-    """(the adapter's cursor, whether the pass it belongs to was complete)."""
+def split_checkpoint(stored: JsonObject | None) -> tuple[JsonObject | None, bool, str | None]:
+    """(the adapter's cursor, whether the pass it belongs to was complete, the run that wrote
+    it)."""
     if stored is None:
-        return None, True
+        return None, True, None
     cursor = stored.get(CURSOR)
-    return (dict(cursor) if isinstance(cursor, Mapping) else None), bool(stored.get(COMPLETE))
+    run = stored.get(RUN)
+    return (
+        dict(cursor) if isinstance(cursor, Mapping) else None,
+        bool(stored.get(COMPLETE)),
+        run if isinstance(run, str) else None,
+    )
 
 
 def store_kind(kind: SyncKind, pass_complete: bool) -> RunKind:
@@ -68,12 +78,26 @@ def store_kind(kind: SyncKind, pass_complete: bool) -> RunKind:
 
 
 async def begin(store: Store, integration_id: str, entity: str, kind: SyncKind) -> Start:
+    """Called only when no sync of this integration is running (one actor, one sync)."""
+    await interrupt_orphans(store, integration_id, entity)
     interrupted = await store.latest_resumable_run(integration_id, entity)
-    cursor, complete = split_checkpoint(await store.get_checkpoint(integration_id, entity))
+    cursor, complete, written_by = split_checkpoint(
+        await store.get_checkpoint(integration_id, entity)
+    )
     if interrupted is not None:
-        return Start(await store.resume_run(interrupted.id), cursor, resumed=True)
+        run = await store.resume_run(interrupted.id)
+        # Cut off after its last batch but before it was finished: the pass is whole.
+        return Start(run, cursor, resumed=True, done=complete and written_by == run.id)
     run = await store.start_run(integration_id, entity, store_kind(kind, complete))
     return Start(run, cursor, resumed=False)
+
+
+async def interrupt_orphans(store: Store, integration_id: str, entity: str) -> None:
+    """A run still `running` when no sync is: its sync ended (a failed finish, a crash of the
+    actor) without finishing it. Interrupted, it keeps its seen keys and is resumed."""
+    for run in (await store.list_runs(integration_id, limit=20)).items:
+        if run.entity == entity and run.status is RunStatus.RUNNING:
+            await store.finish_run(run.id, RunStatus.INTERRUPTED, ORPHANED)
 
 
 def records_of(batch: Batch, mappings: Sequence[FieldMapping]) -> list[RecordIn]:
@@ -105,7 +129,7 @@ async def run_entity(
                 run.integration_id,
                 run.entity,
                 records_of(batch, mappings),
-                stored_checkpoint(batch.checkpoint, batch.complete),
+                stored_checkpoint(batch.checkpoint, batch.complete, run.id),
             )
             progress.batches += 1
             progress.added += result.added

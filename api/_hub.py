@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from actors._hub import Hub
-from actors._integration import IntegrationDeps
+from actors._integration import STALL_TIMEOUT, IntegrationDeps
 from actors._integrations import IntegrationService
 from actors._retention import RetentionActor, RetentionPolicy
 from api._services import Services
@@ -64,8 +64,10 @@ async def running_hub(
     demo: bool = True,
     clock: Clock = SYSTEM_CLOCK,
     root_options: SupervisorOptions = ROOT_OPTIONS,
+    stall_timeout: float = STALL_TIMEOUT,
 ) -> AsyncIterator[RunningHub]:
-    """Everything under one root supervisor; `clock` and `root_options` are for tests."""
+    """Everything under one root supervisor; `clock`, `root_options` and `stall_timeout` are
+    for tests."""
     settings = services.settings
     bus = await open_bus(settings.nats_url, clock=clock)
     try:
@@ -79,6 +81,7 @@ async def running_hub(
             notify=relay.notify,
             default_schedule=settings.default_schedule,
             schedule_jitter=float(settings.schedule_jitter_seconds),
+            stall_timeout=stall_timeout,
         )
         hubs: list[Hub] = []
 

@@ -396,14 +396,17 @@ class Supervisor:
             if not child.done.is_set():
                 child.scope.cancel()
                 await child.done.wait()
+        self._cancel_pending_start(child)
+        child.first_attempt.set()
+        if child.state is not then:
+            self._move(child, then)
+
+    def _cancel_pending_start(self, child: _Child) -> None:
         if child.timer is not None:
             child.timer.cancel()
             child.timer = None
         child.restart_token = None
         child.next_start_at = None
-        child.first_attempt.set()
-        if child.state is not then:
-            self._move(child, then)
 
     async def _stop_all(self) -> None:
         for child in reversed(list(self._children.values())):
@@ -416,9 +419,12 @@ class Supervisor:
 
     async def _restart_now(self, child_id: str) -> None:
         child = self._require(child_id)
-        if child.state is not Lifecycle.STOPPED:
+        if child.state in (Lifecycle.STOPPED, Lifecycle.PARKED):
+            self._cancel_pending_start(child)  # a parked child starts now, not after cool-down
+        else:
             await self._stop(child, then=Lifecycle.RESTARTING)
         child.attempt = 0
+        child.history.clear()
         self._launch(child)
 
     def _require(self, child_id: str) -> _Child:

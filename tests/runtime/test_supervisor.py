@@ -359,3 +359,23 @@ async def test_tell_during_restart_backoff_is_kept(clock: MockClock) -> None:
         )
         await ref.tell(Note("while down"))
         await wait_for_virtual(clock, lambda: journal.count("p:while down") == 1, timeout=4)
+
+
+async def test_restart_child_starts_a_parked_child_at_once(clock: MockClock) -> None:
+    journal = Journal()
+    healthy = False
+    options = SupervisorOptions(
+        on_intensity=OnIntensity.PARK, intensity=Intensity(max_restarts=1, within=30.0)
+    )
+    spec, ref = probe_spec("flaky", journal, clock, fail_start=lambda: not healthy)
+    async with clock.autojump(), Supervisor([spec], options, clock=clock).running() as sup:
+        await wait_for_virtual(clock, lambda: ref.statistics().state is Lifecycle.PARKED, timeout=5)
+        parked_at = clock.now()
+        healthy = True
+        await sup.restart_child("flaky")
+        await wait_for_virtual(
+            clock, lambda: ref.statistics().state is Lifecycle.RUNNING, timeout=1
+        )
+        assert clock.now() - parked_at < 1.0
+        assert sup.which_children()[0].next_start_at is None
+        assert await ref.ask(Echo("now")) == "now"
