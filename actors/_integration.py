@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import anyio
+from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from actors._integrations import IntegrationService, event_in
 from actors._schedule import delay_until, plan_next
@@ -55,6 +58,7 @@ from runtime.bus import EventName
 from runtime.store import RunStatus, Store
 
 log = logging.getLogger("actors.integration")
+TRACER_NAME = "integration_hub.actors"
 
 ACTIVE, ERROR, SYNCING = "active", "error", "syncing"
 UNLIMITED = RateLimit(rate=1000.0, period=1.0, burst=1000)
@@ -72,6 +76,7 @@ class IntegrationDeps:
     default_schedule: str = "*/15 * * * *"
     schedule_jitter: float = 30.0
     stall_timeout: float = STALL_TIMEOUT
+    tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer(TRACER_NAME))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,8 @@ class IntegrationActor(Actor[Message]):
         )
         self.adapter = spec.factory(context)
         try:
-            info = await self.adapter.connect()
+            with self._span("connect", {"integration.adapter": self.config.adapter}):
+                info = await self.adapter.connect()
         except Exception as error:
             if classify(error).action in (Action.STOP_AUTH, Action.REJECT):
                 await self._fail(error)
@@ -195,9 +201,18 @@ class IntegrationActor(Actor[Message]):
 
     async def _probe(self) -> None:
         assert self.adapter is not None
-        status = await self.adapter.health_check()
+        with self._span("health_check", {}) as span:
+            status = await self.adapter.health_check()
+            span.set_attribute("health.ok", status.ok)
         if not status.ok:
             raise RuntimeError(status.detail or "health check failed")
+
+    def _span(
+        self, name: str, attributes: Mapping[str, str | bool | int]
+    ) -> AbstractContextManager[Span]:
+        return self.deps.tracer.start_as_current_span(
+            name, attributes={"integration.id": self.id, **attributes}
+        )
 
     async def _health(self, old: BreakerState, new: BreakerState) -> None:
         await self._event(EventName.HEALTH_CHANGED, {"from": str(old), "to": str(new)})
@@ -258,12 +273,28 @@ class IntegrationActor(Actor[Message]):
             self.sync_scope = None
 
     async def _sync_entity(self, entity: str, kind: SyncKind) -> bool:
-        """One entity; False when the sync must stop here (the error is recorded)."""
+        """One entity in a span of its own; False when the sync must stop here."""
+        p = self.progress
+        before = (p.added, p.updated, p.unchanged)
+        with self._span(f"sync {entity}", {"sync.entity": entity, "sync.kind": kind.value}) as span:
+            try:
+                return await self._sync_entity_traced(entity, kind, span)
+            finally:
+                span.set_attributes(
+                    {
+                        "sync.records.added": p.added - before[0],
+                        "sync.records.updated": p.updated - before[1],
+                        "sync.records.unchanged": p.unchanged - before[2],
+                    }
+                )
+
+    async def _sync_entity_traced(self, entity: str, kind: SyncKind, span: Span) -> bool:
         assert self.config is not None
         assert self.adapter is not None
         store = self.deps.store
         self.progress.entity = entity
         start = await begin(store, self.id, entity, kind)
+        span.set_attributes({"sync.run_id": start.run.id, "sync.resumed": start.resumed})
         self.progress.runs.append(start.run.id)
         await self._event(EventName.SYNC_STARTED, {**summary(start.run), "resumed": start.resumed})
         mappings = self.config.field_mapping.get(entity, ())

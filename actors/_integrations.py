@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from config import FieldProblem, IntegrationConfig, IntegrationInput, describe_validation_error
 from runtime.bus import EventName, new_event
 from runtime.store import AuditIn, EventIn, IntegrationIn, IntegrationRow, Store, utc_now
+from runtime.telemetry import current_traceparent
 from runtime.vault import SealedValue, Secret, Vault
 
 INACTIVE = "inactive"
@@ -47,7 +48,7 @@ class IntegrationView:
 def event_in(
     integration_id: str, name: EventName, data: Mapping[str, Any], now: datetime
 ) -> EventIn:
-    event = new_event(integration_id, name, data, now=now)
+    event = new_event(integration_id, name, data, now=now, traceparent=current_traceparent())
     return EventIn(
         id=event.id,
         integration_id=integration_id,

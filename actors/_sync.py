@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
+from opentelemetry import trace
+
 from actors._mapping import map_record
 from adapters import Adapter, Batch, SyncKind, SyncRequest
 from adapters import JsonObject as AdapterCursor
@@ -130,6 +132,10 @@ async def run_entity(
                 run.entity,
                 records_of(batch, mappings),
                 stored_checkpoint(batch.checkpoint, batch.complete, run.id),
+            )
+            trace.get_current_span().add_event(
+                "batch",
+                {"added": result.added, "updated": result.updated, "unchanged": result.unchanged},
             )
             progress.batches += 1
             progress.added += result.added

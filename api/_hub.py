@@ -10,8 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
+
 from actors._hub import Hub
-from actors._integration import STALL_TIMEOUT, IntegrationDeps
+from actors._integration import STALL_TIMEOUT, TRACER_NAME, IntegrationDeps
 from actors._integrations import IntegrationService
 from actors._retention import RetentionActor, RetentionPolicy
 from api._services import Services
@@ -65,13 +68,16 @@ async def running_hub(
     clock: Clock = SYSTEM_CLOCK,
     root_options: SupervisorOptions = ROOT_OPTIONS,
     stall_timeout: float = STALL_TIMEOUT,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[RunningHub]:
     """Everything under one root supervisor; `clock`, `root_options` and `stall_timeout` are
     for tests."""
     settings = services.settings
     bus = await open_bus(settings.nats_url, clock=clock)
     try:
-        relay = OutboxRelay(StoreOutbox(services.store), bus, clock=clock)
+        relay = OutboxRelay(
+            StoreOutbox(services.store), bus, clock=clock, tracer_provider=tracer_provider
+        )
         deps = IntegrationDeps(
             store=services.store,
             integrations=services.integrations,
@@ -82,6 +88,7 @@ async def running_hub(
             default_schedule=settings.default_schedule,
             schedule_jitter=float(settings.schedule_jitter_seconds),
             stall_timeout=stall_timeout,
+            tracer=trace.get_tracer(TRACER_NAME, tracer_provider=tracer_provider),
         )
         hubs: list[Hub] = []
 
