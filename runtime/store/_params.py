@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from hashlib import sha256
 
 from runtime.store._batch import Prepared
 from runtime.store._errors import InvalidValue
-from runtime.store._hashing import encode_json, json_without_nul
+from runtime.store._hashing import prepare_records
 from runtime.store._model import (
     AuditIn,
     EventIn,
@@ -35,25 +34,8 @@ FINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.INT
 
 
 def records(batch: Sequence[RecordIn]) -> list[Prepared]:
-    """(external_id, canonical JSON, content hash) per distinct external id, the last winning.
-
-    The hottest loop of a sync, so the checks of `_hashing` are inlined here."""
-    latest = {record.external_id: record.data for record in batch}
-    prepared: list[Prepared] = []
-    append = prepared.append
-    external_id = ""
-    try:
-        for external_id, data in latest.items():
-            text = encode_json(data)
-            raw = text.encode("utf-8")
-            if "\x00" in external_id or ("\\u0000" in text and not json_without_nul(data)):
-                raise InvalidValue(f"record {external_id!r}: NUL in its external_id or data")
-            append((external_id, text, sha256(raw).hexdigest()))
-    except (TypeError, ValueError) as error:
-        if isinstance(error, InvalidValue):
-            raise
-        raise InvalidValue(f"record {external_id!r} data: not storable as JSON: {error}") from error
-    return prepared
+    """(external_id, canonical JSON, content hash) per distinct external id, the last winning."""
+    return prepare_records({record.external_id: record.data for record in batch})
 
 
 def event(e: EventIn, time: TimeEncoder) -> Params:

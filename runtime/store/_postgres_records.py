@@ -2,12 +2,14 @@
 
 A batch travels in one `COPY` (binary, `copy_records_to_table`) into a per-connection
 temporary table; one statement (`WRITE_STAGED`) then compares each hash with the stored one,
-notes the unchanged keys in `sync_seen`, and inserts or updates the rest with `INSERT … SELECT
-… ON CONFLICT DO UPDATE`, counting both (`xmax = 0` tells an insert from an update). Unchanged
-rows are neither written nor locked. A run that has so far mostly re-read unchanged records
-compares first instead (`SORT_BATCH`, keys and hashes only) and sends the data of the records
-to write alone, one round trip more: `_batch.compare_first` decides (benchmarks/store.py
-measured both ways). The run's row is locked first, so a batch and the run's finish never
+notes the unchanged keys in `sync_seen` (one row per batch), and inserts or updates the rest
+with `INSERT … SELECT … ON CONFLICT DO UPDATE`, counting both (`xmax = 0` tells an insert from
+an update). Unchanged rows are neither written nor locked. The run's own counts so far pick
+one of two other ways (`_batch`): a run that has so far mostly re-read unchanged records
+compares first (`SORT_BATCH`, keys and hashes only) and sends the data of the records to
+write alone, one round trip more; one that has so far mostly added records inserts first and
+compares only the keys already stored (`INSERT_STAGED`). benchmarks/store.py measured each
+against the others. The run's row is locked first, so a batch and the run's finish never
 interleave.
 """
 
@@ -17,10 +19,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import orjson
+
 from runtime.store import _postgres_sql as sql
 from runtime.store import _rows as rows
 from runtime.store import _runs
-from runtime.store._batch import Prepared, compare_first
+from runtime.store._batch import Prepared, mostly_new, mostly_unchanged
 from runtime.store._model import (
     BatchResult,
     JsonObject,
@@ -85,7 +89,7 @@ async def write_batch(
         run = _runs.state(run_id, await connection.fetchrow(sql.RUN_STATE, run_id))
         _runs.check_batch(run_id, run, integration_id, entity)
         to_write, seen = records, 0
-        if records and compare_first(run.written, run.unchanged):
+        if records and mostly_unchanged(run.written, run.unchanged):
             to_write, seen = await _sort(connection, run_id, run, records)
         added = updated = 0
         if to_write:
@@ -93,8 +97,10 @@ async def write_batch(
                 sql.STAGE, records=to_write, columns=sql.STAGE_COLUMNS
             )
             full = run.kind is RunKind.FULL
+            new = mostly_new(run.added, run.updated, run.unchanged)
             added, updated, seen_too = await connection.fetchrow(
-                sql.WRITE_STAGED, integration_id, entity, now, run.seq, run_id, full
+                sql.INSERT_STAGED if new else sql.WRITE_STAGED,
+                *(integration_id, entity, now, run.seq, run_id, full),
             )
             seen += seen_too
         result = BatchResult(added, updated, len(records) - added - updated)
@@ -120,10 +126,9 @@ async def _sort(
 ) -> tuple[list[Prepared], int]:
     """(the records to write, how many unchanged keys were noted as seen)."""
     full = run.kind is RunKind.FULL
-    keys = [r[0] for r in records]
-    hashes = [r[2] for r in records]
+    batch = orjson.dumps({r[0]: r[2] for r in records}).decode()
     rows = await connection.fetch(
-        sql.SORT_BATCH, run.integration_id, run.entity, keys, hashes, run_id, full
+        sql.SORT_BATCH, run.integration_id, run.entity, batch, run_id, full
     )
     wanted = {row[0] for row in rows}
     to_write = [r for r in records if r[0] in wanted]

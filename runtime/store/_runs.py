@@ -28,17 +28,31 @@ class RunState:
     status: RunStatus
     seen: int
     seq: int
-    written: int  # records added or updated so far
+    added: int  # records added so far, and so on
+    updated: int
     unchanged: int
+
+    @property
+    def written(self) -> int:
+        return self.added + self.updated
 
 
 def state(run_id: str, row: Sequence[Any] | None) -> RunState:
-    """From a row of (integration_id, entity, kind, status, seen, seq, written, unchanged)."""
+    """From a row of (integration_id, entity, kind, status, seen, seq, added, updated,
+    unchanged)."""
     if row is None:
         raise NotFound(f"no sync run {run_id!r}")
-    integration_id, entity, kind, status, seen, seq, written, unchanged = row
+    integration_id, entity, kind, status, seen, seq, added, updated, unchanged = row
     return RunState(
-        integration_id, entity, RunKind(kind), RunStatus(status), seen, seq, written, unchanged
+        integration_id,
+        entity,
+        RunKind(kind),
+        RunStatus(status),
+        seen,
+        seq,
+        added,
+        updated,
+        unchanged,
     )
 
 

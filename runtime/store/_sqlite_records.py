@@ -1,22 +1,25 @@
 """Sync runs and records in SQLite: one function per store operation, run on the worker thread.
 
 A batch costs one query comparing its hashes with the stored ones (a JSON object of them),
-then one `executemany` each for the new records, the changed ones, and (in a full run) the
-keys seen unchanged; `_batch.plan_batch` decides which is which. Unchanged rows are never
+then one `executemany` each for the new records and the changed ones, and (in a full run) one
+row noting the keys seen unchanged (a JSON array); `_batch` decides which is which. The query
+returns the stored keys while a run mostly writes, the keys to write once it mostly re-reads
+unchanged records, so an unchanged re-sync reads back nothing. Unchanged rows are never
 written. This beat staging into a temporary table and one `INSERT … SELECT … ON CONFLICT DO
 UPDATE`, which touched every row of the batch three times (see benchmarks/store.py).
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
+
+import orjson
 
 from runtime.store import _rows as rows
 from runtime.store import _runs
 from runtime.store import _sqlite_sql as sql
-from runtime.store._batch import Prepared, plan_batch
+from runtime.store._batch import BatchPlan, Prepared, mostly_unchanged, plan_batch, plan_writes
 from runtime.store._model import (
     BatchResult,
     JsonObject,
@@ -82,14 +85,15 @@ def write_batch(
     with transaction(connection):
         run = _runs.state(run_id, connection.execute(sql.RUN_STATE, (run_id,)).fetchone())
         _runs.check_batch(run_id, run, integration_id, entity)
-        plan = plan_batch(records, _stored(connection, integration_id, entity, records))
+        plan = _plan(connection, run, records)
         key = (integration_id, entity)
         connection.executemany(sql.INSERT_RECORD, [(*key, *r, now, run.seq) for r in plan.new])
         connection.executemany(sql.UPDATE_RECORD, [(*key, *r, now, run.seq) for r in plan.changed])
         seen = 0
         if run.kind is RunKind.FULL and plan.unchanged:
-            marked = [(run_id, entity, external_id) for external_id in plan.unchanged]
-            seen = connection.executemany(sql.MARK_SEEN, marked).rowcount
+            keys = orjson.dumps(plan.unchanged).decode()
+            connection.execute(sql.MARK_SEEN, (run_id, entity, keys))
+            seen = len(plan.unchanged)
         result = BatchResult(len(plan.new), len(plan.changed), len(plan.unchanged))
         connection.execute(
             sql.ADD_RUN_COUNTS,
@@ -100,14 +104,16 @@ def write_batch(
     return result
 
 
-def _stored(
-    connection: Connection, integration_id: str, entity: str, records: Sequence[Prepared]
-) -> dict[str, bool]:
+def _plan(connection: Connection, run: _runs.RunState, records: Sequence[Prepared]) -> BatchPlan:
     if not records:
-        return {}
-    batch = json.dumps({r[0]: r[2] for r in records})
-    found = connection.execute(sql.STORED_KEYS, (integration_id, entity, batch))
-    return {key: bool(same) for key, same in found}
+        return BatchPlan([], [], [])
+    batch = orjson.dumps({r[0]: r[2] for r in records}).decode()
+    params = (run.integration_id, run.entity, batch)
+    if mostly_unchanged(run.written, run.unchanged):
+        to_write = connection.execute(sql.KEYS_TO_WRITE, params)
+        return plan_writes(records, {key: bool(stored) for key, stored in to_write})
+    found = connection.execute(sql.STORED_KEYS, params)
+    return plan_batch(records, {key: bool(same) for key, same in found})
 
 
 def finish_run(

@@ -118,16 +118,26 @@ RETURNING {RUN_COLUMNS}"""
 TOUCH_RUN = "UPDATE sync_runs SET last_progress_at = ?2 WHERE id = ?1 AND status = 'running'"
 
 RUN_STATE = """
-SELECT integration_id, entity, kind, status, seen, seq, added + updated, unchanged
+SELECT integration_id, entity, kind, status, seen, seq, added, updated, unchanged
 FROM sync_runs WHERE id = ?"""
 
 # The batch comes as one JSON object {external_id: content_hash}: one statement, however long
-# the batch; one primary-key search per key (CROSS JOIN makes SQLite loop over the batch, not
-# over the entity's records). Returns (external_id, 1 if unchanged else 0) for the keys stored.
+# the batch; one primary-key search per key (the batch is the outer loop: CROSS JOIN and LEFT
+# JOIN both make SQLite loop over it, not over the entity's records). Two forms, each returning
+# few rows in its own case (`_batch.mostly_unchanged` picks, from the run's counts so far):
+# STORED_KEYS returns (external_id, 1 if unchanged else 0) for the keys stored, none in a first
+# sync; KEYS_TO_WRITE returns (external_id, 1 if stored else 0) for the keys new or changed,
+# none in an unchanged re-sync. A deleted record that comes back counts as changed.
 STORED_KEYS = """
 SELECT j.key, r.content_hash = j.value AND r.deleted_at IS NULL
 FROM json_each(?3) AS j
 CROSS JOIN records AS r ON r.integration_id = ?1 AND r.entity = ?2 AND r.external_id = j.key"""
+
+KEYS_TO_WRITE = """
+SELECT j.key, r.content_hash IS NOT NULL
+FROM json_each(?3) AS j
+LEFT JOIN records AS r ON r.integration_id = ?1 AND r.entity = ?2 AND r.external_id = j.key
+WHERE r.content_hash IS NOT j.value OR r.deleted_at IS NOT NULL"""
 
 # parameters: integration_id, entity, external_id, data, content_hash, now, run seq
 INSERT_RECORD = """
@@ -140,7 +150,8 @@ UPDATE records
 SET data = ?4, content_hash = ?5, updated_at = ?6, deleted_at = NULL, written_by_run = ?7
 WHERE integration_id = ?1 AND entity = ?2 AND external_id = ?3"""
 
-MARK_SEEN = "INSERT INTO sync_seen (run_id, entity, external_id) VALUES (?, ?, ?)"
+# parameters: run id, entity, the batch's unchanged keys as a JSON array
+MARK_SEEN = "INSERT INTO sync_seen (run_id, entity, keys) VALUES (?, ?, ?)"
 
 ADD_RUN_COUNTS = """
 UPDATE sync_runs
@@ -155,14 +166,17 @@ ON CONFLICT (integration_id, entity) DO UPDATE
 SET checkpoint = coalesce(excluded.checkpoint, sync_status.checkpoint),
     records_synced = sync_status.records_synced + excluded.records_synced"""
 
-COUNT_SEEN = "SELECT count(*) FROM sync_seen WHERE run_id = ?"
+COUNT_SEEN = "SELECT coalesce(sum(json_array_length(keys)), 0) FROM sync_seen WHERE run_id = ?"
 
 # NOT IN over an uncorrelated subquery: SQLite materialises the seen keys once into a
 # temporary index (sync_seen has none, to keep noting keys cheap).
 SOFT_DELETE_UNSEEN = """
 UPDATE records SET deleted_at = ?3, updated_at = ?3
 WHERE integration_id = ?1 AND entity = ?2 AND deleted_at IS NULL AND written_by_run <> ?5
-  AND external_id NOT IN (SELECT external_id FROM sync_seen WHERE run_id = ?4 AND entity = ?2)"""
+  AND external_id NOT IN (
+    SELECT j.value FROM sync_seen AS s, json_each(s.keys) AS j
+    WHERE s.run_id = ?4 AND s.entity = ?2
+  )"""
 
 DELETE_SEEN = "DELETE FROM sync_seen WHERE run_id = ?"
 

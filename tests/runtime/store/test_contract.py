@@ -125,7 +125,8 @@ async def test_write_batch_mixed_batch_after_unchanged_ones_counts_and_deletes_r
     store: Store,
 ) -> None:
     """A re-sync that has so far seen mostly unchanged records (PostgreSQL then compares hashes
-    before sending data) must still write, count and detect deletions exactly."""
+    before sending data, SQLite asks for the keys to write) must still write, count and detect
+    deletions exactly."""
     await _integration(store)
     await _synced(store, range(8))
     await _synced(store, range(7))  # c00007 deleted
@@ -142,6 +143,34 @@ async def test_write_batch_mixed_batch_after_unchanged_ones_counts_and_deletes_r
     assert await _all_records(store) == [f"c{i:05d}" for i in (0, 1, 2, 3, 4, 7, 20)]
     page = await store.list_records("int-1", ENTITY, limit=10)
     assert [r.data["version"] for r in page.items] == [1, 1, 1, 2, 1, 1, 1]
+
+
+async def test_write_batch_mixed_batch_after_new_ones_leaves_unchanged_rows_alone(
+    store: Store, backend: Backend
+) -> None:
+    """A run that has so far mostly added records (PostgreSQL then inserts before comparing)
+    must still update the changed, bring back the deleted, and neither write nor lock the
+    unchanged."""
+    await _integration(store)
+    await _synced(store, range(3))
+    await _synced(store, range(2))  # c00002 deleted
+    run = await store.start_run("int-1", ENTITY, RunKind.FULL)
+    first = await store.write_batch(run.id, "int-1", ENTITY, records(range(10, 20)), None)
+    before = await _watch_rewrites(backend)
+
+    mixed = [record(0), record(1, version=2), record(2), record(30)]
+    second = await store.write_batch(run.id, "int-1", ENTITY, mixed, None)
+    done = await store.finish_run(run.id, RunStatus.COMPLETED)
+
+    assert first == BatchResult(added=10, updated=0, unchanged=0)
+    assert second == BatchResult(added=1, updated=2, unchanged=1)
+    assert (done.added, done.updated, done.unchanged, done.deleted) == (11, 2, 1, 0)
+    expected = [0, 1, 2, *range(10, 20), 30]
+    assert await _all_records(store) == [f"c{i:05d}" for i in expected]
+    moved = {row[0] for row in set(await _rewrites(backend)) - set(before)}
+    assert "c00000" not in moved
+    assert {"c00001", "c00002"} <= moved
+    assert await backend.rows("SELECT count(*) FROM sync_seen") == [(0,)]
 
 
 async def test_write_batch_repeated_external_id_counts_once_last_wins(store: Store) -> None:

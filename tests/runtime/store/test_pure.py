@@ -21,7 +21,7 @@ from runtime.store import (
     canonical_json,
     record_json_and_hash,
 )
-from runtime.store._batch import plan_batch
+from runtime.store._batch import mostly_new, mostly_unchanged, plan_batch, plan_writes
 from runtime.store._errors import postgres_errors, sqlite_error
 from runtime.store._migrations import check_sequence, load_migrations, pending, sqlite_statements
 from runtime.store._params import records
@@ -188,3 +188,28 @@ def test_plan_batch_sorts_new_changed_and_unchanged() -> None:
     assert [p[0] for p in plan.new] == ["new"]
     assert [p[0] for p in plan.changed] == ["edited", "back"]
     assert plan.unchanged == ["same"]
+
+
+def test_plan_writes_sorts_the_same_batch_from_the_keys_to_write() -> None:
+    batch = [
+        ("new", "{}", "h1"),
+        ("same", "{}", "h2"),
+        ("edited", "{}", "h3"),
+        ("back", "{}", "h4"),
+    ]
+
+    plan = plan_writes(batch, {"new": False, "edited": True, "back": True})
+
+    assert plan == plan_batch(batch, {"same": True, "edited": False, "back": False})
+    assert [p[0] for p in plan.new] == ["new"]
+    assert [p[0] for p in plan.changed] == ["edited", "back"]
+    assert plan.unchanged == ["same"]
+
+
+def test_a_run_with_nothing_so_far_is_neither_mostly_new_nor_mostly_unchanged() -> None:
+    assert not mostly_new(0, 0, 0)
+    assert not mostly_unchanged(0, 0)
+    assert mostly_new(10, 3, 5)
+    assert not mostly_new(10, 4, 6)
+    assert mostly_unchanged(5, 6)
+    assert not mostly_unchanged(6, 6)
