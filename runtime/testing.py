@@ -89,22 +89,24 @@ class MockClock:
         self._now = target
         await wait_until_idle()
 
-    async def _jump_forever(self) -> None:
+    async def _jump_forever(self, busy: Callable[[], bool]) -> None:
         while True:
             await wait_until_idle(jumper=True)
             deadline = self.next_deadline()
-            if deadline is None:
-                # Nothing scheduled: let other tasks run before looking again.
-                await asyncio.sleep(0.001)
+            if deadline is None or busy():
+                # Nothing scheduled, or a worker thread is working for a task that only looks
+                # blocked: let the loop run (the thread's result arrives through it).
+                await asyncio.sleep(0.0002)
                 continue
             self._now = max(self._now, deadline)
             self._fire_due()
 
     @asynccontextmanager
-    async def autojump(self) -> AsyncIterator[MockClock]:
-        """Jump to the next deadline whenever every other task is blocked."""
+    async def autojump(self, busy: Callable[[], bool] = lambda: False) -> AsyncIterator[MockClock]:
+        """Jump to the next deadline whenever every other task is blocked and `busy()` is
+        false (pass one that sees work in threads, e.g. a SQLite store's worker)."""
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._jump_forever)
+            tg.start_soon(self._jump_forever, busy)
             try:
                 yield self
             finally:

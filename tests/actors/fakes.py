@@ -14,11 +14,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -43,7 +42,7 @@ from api._services import Services
 from config import IntegrationType
 from runtime import sleep
 from runtime.store import Store
-from runtime.testing import MockClock, wait_until_idle
+from runtime.testing import MockClock
 from runtime.vault import Secret
 
 ENTITY = "items"
@@ -245,23 +244,6 @@ def counted(services: Services) -> tuple[Services, Callable[[], bool]]:
     return replace(services, store=typed, integrations=integrations), busy
 
 
-@asynccontextmanager
-async def autojump(clock: MockClock, busy: Callable[[], bool]) -> AsyncIterator[MockClock]:
-    """Like `clock.autojump()`, but time stands still while `busy()` (a thread is working
-    for a task, which only looks blocked)."""
-
-    async def jump_forever() -> None:
-        while True:
-            await wait_until_idle(jumper=True)
-            deadline = clock.next_deadline()
-            if busy() or deadline is None:
-                await asyncio.sleep(0.0002)  # the thread's result arrives by the loop
-                continue
-            await clock.advance(max(0.0, deadline - clock.now()))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(jump_forever)
-        try:
-            yield clock
-        finally:
-            tg.cancel_scope.cancel()
+def autojump(clock: MockClock, busy: Callable[[], bool]) -> AbstractAsyncContextManager[MockClock]:
+    """`clock.autojump`, standing still while `busy()` (the store's worker thread is working)."""
+    return clock.autojump(busy)
