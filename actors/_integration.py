@@ -55,7 +55,8 @@ from runtime import (
     describe,
 )
 from runtime.bus import EventName
-from runtime.store import RunStatus, Store
+from runtime.store import RecordEvents, RunStatus, Store
+from runtime.telemetry import current_traceparent
 
 log = logging.getLogger("actors.integration")
 TRACER_NAME = "integration_hub.actors"
@@ -139,6 +140,7 @@ class IntegrationActor(Actor[Message]):
         self.sync_scope: anyio.CancelScope | None = None
         self.stalled = False
         self.health: HealthLoop | None = None
+        self.planned_at: datetime | None = None  # the next scheduled sync, as stored
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -182,9 +184,9 @@ class IntegrationActor(Actor[Message]):
         self.connected = True
         await self._status(ACTIVE, EventName.CONNECTED, {"peer": info.peer})
         self._start_health()
-        self._arm_schedule()
         self.context.timers.start_periodic("stall", self.deps.stall_timeout / 4, _StallCheck())
-        if await self._has_unfinished_runs() or await self._never_synced():
+        catch_up = await self._resume_schedule()
+        if catch_up or await self._has_unfinished_runs() or await self._never_synced():
             self._start_sync(SyncKind.FULL)
 
     def _start_health(self) -> None:
@@ -224,7 +226,7 @@ class IntegrationActor(Actor[Message]):
             case SyncNow(kind):
                 return self._start_sync(kind)
             case _Scheduled():
-                self._arm_schedule()
+                await self._plan_schedule(after=self.planned_at)
                 self._start_sync(SyncKind.FULL)
             case TestConnection():
                 return await self._test()
@@ -310,6 +312,8 @@ class IntegrationActor(Actor[Message]):
                 mappings=mappings,
                 progress=self.progress,
                 now=self.deps.clock.now,
+                record_events=self._record_events,
+                notify=self.deps.notify,
             )
         except anyio.get_cancelled_exc_class():
             status = RunStatus.FAILED if self.stalled else RunStatus.INTERRUPTED
@@ -351,9 +355,17 @@ class IntegrationActor(Actor[Message]):
         if error is not None:
             data["error"] = error
         await self.deps.store.finish_run(
-            run_id, status, error, events=[event_in(self.id, name, data, self.deps.now())]
+            run_id,
+            status,
+            error,
+            events=[event_in(self.id, name, data, self.deps.now())],
+            record_events=self._record_events(),
         )
         self.deps.notify()
+
+    def _record_events(self) -> RecordEvents:
+        """How the store reports each record a write changes: now, in the current trace."""
+        return RecordEvents(self.deps.now(), current_traceparent())
 
     def _check_stall(self) -> None:
         idle = self.deps.clock.now() - self.progress.last_progress
@@ -379,20 +391,51 @@ class IntegrationActor(Actor[Message]):
 
     # -- schedule -------------------------------------------------------------------------
 
-    def _arm_schedule(self) -> None:
+    def _cron(self) -> tuple[str, float] | None:
+        """(cron, jitter in seconds) of the integration's schedule; None when it is off."""
         assert self.config is not None
         schedule = self.config.schedule
         if not schedule.enabled:
-            return
+            return None
         cron = schedule.cron or self.deps.default_schedule
-        jitter = (
-            float(schedule.jitter_seconds)
-            if schedule.jitter_seconds is not None
-            else self.deps.schedule_jitter
-        )
+        jitter = schedule.jitter_seconds
+        return cron, float(jitter) if jitter is not None else self.deps.schedule_jitter
+
+    async def _resume_schedule(self) -> bool:
+        """On connect: arm the stored plan, or plan anew; True when a stored plan was missed
+        (the hub was down when it was due), for the one catch-up sync to run now."""
+        schedule = self._cron()
+        if schedule is None:
+            return False
+        stored = await self.deps.store.next_sync(self.id)
+        plan = plan_next(schedule[0], now=self.deps.now(), planned=stored, jitter=schedule[1])
+        if plan.catch_up:
+            await self._plan_schedule(after=None)
+        elif plan.at == stored:
+            self._arm(plan.at)
+        else:
+            await self._store_plan(plan.at)
+        return plan.catch_up
+
+    async def _plan_schedule(self, *, after: datetime | None) -> None:
+        """Plan, store and arm the next scheduled sync: the schedule's first time after now
+        (and after `after`, the plan that just fired, should the wall clock lag the timer)."""
+        schedule = self._cron()
+        if schedule is None:
+            return
         now = self.deps.now()
-        plan = plan_next(cron, now=now, planned=None, jitter=jitter)
-        self.context.timers.start_single("schedule", delay_until(plan.at, now), _Scheduled())
+        base = now if after is None else max(now, after)
+        plan = plan_next(schedule[0], now=base, planned=None, jitter=schedule[1])
+        await self._store_plan(plan.at)
+
+    async def _store_plan(self, at: datetime) -> None:
+        await self.deps.store.set_next_sync(self.id, self._entities(), at)
+        self._arm(at)
+
+    def _arm(self, at: datetime) -> None:
+        self.planned_at = at
+        delay = delay_until(at, self.deps.now())
+        self.context.timers.start_single("schedule", delay, _Scheduled())
 
     # -- reporting ------------------------------------------------------------------------
 

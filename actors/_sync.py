@@ -22,7 +22,15 @@ from actors._mapping import map_record
 from adapters import Adapter, Batch, SyncKind, SyncRequest
 from adapters import JsonObject as AdapterCursor
 from config import FieldMapping
-from runtime.store import JsonObject, RecordIn, RunKind, RunStatus, Store, SyncRun
+from runtime.store import (
+    JsonObject,
+    RecordEvents,
+    RecordIn,
+    RunKind,
+    RunStatus,
+    Store,
+    SyncRun,
+)
 
 CURSOR = "cursor"
 COMPLETE = "complete"
@@ -119,8 +127,11 @@ async def run_entity(
     mappings: Sequence[FieldMapping],
     progress: Progress,
     now: Callable[[], float],
+    record_events: Callable[[], RecordEvents],
+    notify: Callable[[], None],
 ) -> None:
-    """Write every batch of the entity; returns when the adapter's pass is done."""
+    """Write every batch of the entity, each changed record reported by an event of its own
+    (`record_events` stamps them); returns when the adapter's pass is done."""
     run = start.run
     cursor = cast("AdapterCursor | None", start.cursor)
     request = SyncRequest((run.entity,), kind, {run.entity: cursor})
@@ -132,7 +143,10 @@ async def run_entity(
                 run.entity,
                 records_of(batch, mappings),
                 stored_checkpoint(batch.checkpoint, batch.complete, run.id),
+                record_events=record_events(),
             )
+            if result.added or result.updated:
+                notify()
             trace.get_current_span().add_event(
                 "batch",
                 {"added": result.added, "updated": result.updated, "unchanged": result.unchanged},

@@ -6,9 +6,10 @@ process: everything under the root supervisor, stopped in reverse order on the w
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
@@ -69,9 +70,10 @@ async def running_hub(
     root_options: SupervisorOptions = ROOT_OPTIONS,
     stall_timeout: float = STALL_TIMEOUT,
     tracer_provider: TracerProvider | None = None,
+    now: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[RunningHub]:
-    """Everything under one root supervisor; `clock`, `root_options` and `stall_timeout` are
-    for tests."""
+    """Everything under one root supervisor; `clock`, `root_options`, `stall_timeout` and
+    `now` (the wall clock the schedule is planned on) are for tests."""
     settings = services.settings
     bus = await open_bus(settings.nats_url, clock=clock)
     try:
@@ -83,7 +85,7 @@ async def running_hub(
             integrations=services.integrations,
             registry=services.registry,
             clock=clock,
-            now=utc_now,
+            now=now,
             notify=relay.notify,
             default_schedule=settings.default_schedule,
             schedule_jitter=float(settings.schedule_jitter_seconds),

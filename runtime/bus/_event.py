@@ -46,6 +46,7 @@ class EventName(StrEnum):
     RESTARTED = "restarted"
     PARKED = "parked"
     CONFIG_CHANGED = "config_changed"
+    RECORD_CHANGED = "record_changed"
 
 
 _NAMES = frozenset(EventName)

@@ -28,6 +28,7 @@ from runtime.store._model import (
     LogIn,
     LogRow,
     Page,
+    RecordEvents,
     RecordIn,
     RecordRow,
     RetentionCutoffs,
@@ -133,12 +134,15 @@ class Store(Protocol):
         checkpoint: JsonObject | None,
         *,
         events: Sequence[EventIn] = (),
+        record_events: RecordEvents | None = None,
     ) -> BatchResult:
         """Upsert the records by content hash, save the checkpoint (None: keep the old one)
         and the events, and for a full run note the keys as seen: all in one transaction.
 
         Unchanged records are not written; a deleted record that comes back counts as updated.
-        Records repeating an external id within the batch count once; the last one wins."""
+        Records repeating an external id within the batch count once; the last one wins.
+        With `record_events`, each added or updated record also gets its `record_changed`
+        event (before `events`, in external-id order); unchanged ones get none."""
         ...
 
     async def finish_run(
@@ -148,9 +152,12 @@ class Store(Protocol):
         error: str | None = None,
         *,
         events: Sequence[EventIn] = (),
+        record_events: RecordEvents | None = None,
     ) -> SyncRun:
         """End a RUNNING run. A COMPLETED full run marks the entity's records it did not see
-        as deleted. An INTERRUPTED run keeps its seen keys, so it can be resumed."""
+        as deleted (with `record_events`, each with a `record_changed` event, change
+        `deleted`, before `events`). An INTERRUPTED run keeps its seen keys, so it can be
+        resumed."""
         ...
 
     async def mark_interrupted_runs(self) -> int:
@@ -166,6 +173,19 @@ class Store(Protocol):
         ...
 
     async def get_checkpoint(self, integration_id: str, entity: str) -> JsonObject | None: ...
+
+    async def set_next_sync(
+        self, integration_id: str, entities: Sequence[str], at: datetime
+    ) -> None:
+        """Plan the integration's next sync: `next_sync_at` of every `sync_status` row of the
+        integration, and of a row made for each of `entities` that has none yet (so an entity
+        no longer configured never keeps an old plan). `NotFound` if there is no such
+        integration."""
+        ...
+
+    async def next_sync(self, integration_id: str) -> datetime | None:
+        """The earliest planned `next_sync_at` of the integration's entities; None if none."""
+        ...
 
     async def list_records(
         self,

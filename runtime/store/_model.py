@@ -152,6 +152,20 @@ class EventIn:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordEvents:
+    """Asks a write to report every record it adds, updates or deletes with one
+    `hub.integration.record_changed` event of its own, in the same transaction.
+
+    Each event gets a fresh id, `source` = `/integrations/{id}`, this `time` and `traceparent`,
+    and data `{"entity", "external_id", "change", "data"}`: `change` is `added`, `updated` or
+    `deleted`, and `data` the record as stored (absent for a deletion). Unchanged records
+    report nothing."""
+
+    time: datetime
+    traceparent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class EventRow:
     seq: int
     id: str

@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import asyncpg  # type: ignore[import-untyped, unused-ignore]  # no type information shipped
 
-from runtime.store import _migrations, _params
+from runtime.store import _migrations, _params, _record_events
 from runtime.store import _postgres_admin as admin
 from runtime.store import _postgres_outbox as outbox
 from runtime.store import _postgres_records as records_ops
@@ -34,6 +34,7 @@ from runtime.store._model import (
     LogIn,
     LogRow,
     Page,
+    RecordEvents,
     RecordIn,
     RecordRow,
     RetentionCutoffs,
@@ -238,6 +239,7 @@ class PostgresStore:
         checkpoint: JsonObject | None,
         *,
         events: Sequence[EventIn] = (),
+        record_events: RecordEvents | None = None,
     ) -> BatchResult:
         return await self._call(
             records_ops.write_batch,
@@ -247,6 +249,7 @@ class PostgresStore:
             records=_params.records(records),
             checkpoint=None if checkpoint is None else json_text(checkpoint, "checkpoint"),
             events=_params.events(events, utc),
+            record_events=_record_events.stamp(record_events, utc),
             now=self._stamp(),
         )
 
@@ -257,6 +260,7 @@ class PostgresStore:
         error: str | None = None,
         *,
         events: Sequence[EventIn] = (),
+        record_events: RecordEvents | None = None,
     ) -> SyncRun:
         return await self._call(
             records_ops.finish_run,
@@ -264,6 +268,7 @@ class PostgresStore:
             status=_params.final_status(RunStatus(status)),
             error=None if error is None else text(error, "run error"),
             events=_params.events(events, utc),
+            record_events=_record_events.stamp(record_events, utc),
             now=self._stamp(),
         )
 
@@ -282,6 +287,19 @@ class PostgresStore:
 
     async def get_checkpoint(self, integration_id: str, entity: str) -> JsonObject | None:
         return await self._call(records_ops.get_checkpoint, integration_id, entity)
+
+    async def set_next_sync(
+        self, integration_id: str, entities: Sequence[str], at: datetime
+    ) -> None:
+        await self._call(
+            records_ops.set_next_sync,
+            integration_id,
+            [text(entity, "entity") for entity in entities],
+            utc(at, "next sync time"),
+        )
+
+    async def next_sync(self, integration_id: str) -> datetime | None:
+        return await self._call(records_ops.next_sync, integration_id)
 
     async def list_records(
         self,

@@ -10,21 +10,25 @@ compares first (`SORT_BATCH`, keys and hashes only) and sends the data of the re
 write alone, one round trip more; one that has so far mostly added records inserts first and
 compares only the keys already stored (`INSERT_STAGED`). benchmarks/store.py measured each
 against the others. The run's row is locked first, so a batch and the run's finish never
-interleave.
+interleave. A batch asked for `record_events` uses the same statements ending in the arrays of
+the added and the updated keys instead of their counts (`*_KEYS`); the records' data is
+already here, so nothing travels twice.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
 from runtime.store import _postgres_sql as sql
+from runtime.store import _record_events, _runs
 from runtime.store import _rows as rows
-from runtime.store import _runs
 from runtime.store._batch import Prepared, mostly_new, mostly_unchanged
+from runtime.store._errors import NotFound
 from runtime.store._model import (
     BatchResult,
     JsonObject,
@@ -83,6 +87,7 @@ async def write_batch(
     records: Sequence[Prepared],
     checkpoint: str | None,
     events: Sequence[Params],
+    record_events: _record_events.Stamp | None,
     now: datetime,
 ) -> BatchResult:
     async with connection.transaction():
@@ -91,18 +96,13 @@ async def write_batch(
         to_write, seen = records, 0
         if records and mostly_unchanged(run.written, run.unchanged):
             to_write, seen = await _sort(connection, run_id, run, records)
-        added = updated = 0
+        written = _Written(0, 0, [])
         if to_write:
-            await connection.copy_records_to_table(
-                sql.STAGE, records=to_write, columns=sql.STAGE_COLUMNS
+            written = await _write(
+                connection, run_id, run, to_write, now=now, record_events=record_events
             )
-            full = run.kind is RunKind.FULL
-            new = mostly_new(run.added, run.updated, run.unchanged)
-            added, updated, seen_too = await connection.fetchrow(
-                sql.INSERT_STAGED if new else sql.WRITE_STAGED,
-                *(integration_id, entity, now, run.seq, run_id, full),
-            )
-            seen += seen_too
+            seen += written.seen
+        added, updated = written.added, written.updated
         result = BatchResult(added, updated, len(records) - added - updated)
         await connection.execute(
             sql.NOTE_BATCH,
@@ -117,8 +117,53 @@ async def write_batch(
             checkpoint,
             len(records),
         )
-        await insert_events(connection, events)
+        await insert_events(connection, [*written.events, *events])
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    added: int
+    updated: int
+    events: list[Params]
+    seen: int = 0
+
+
+async def _write(
+    connection: Connection,
+    run_id: str,
+    run: _runs.RunState,
+    to_write: Sequence[Prepared],
+    *,
+    now: datetime,
+    record_events: _record_events.Stamp | None,
+) -> _Written:
+    """Stage the records and write them in one statement (see the module docstring): its
+    counts, or, for `record_events`, the added and updated keys, turned into events here."""
+    await connection.copy_records_to_table(sql.STAGE, records=to_write, columns=sql.STAGE_COLUMNS)
+    new = mostly_new(run.added, run.updated, run.unchanged)
+    keys = record_events is not None
+    statement = {
+        (True, False): sql.INSERT_STAGED,
+        (True, True): sql.INSERT_STAGED_KEYS,
+        (False, False): sql.WRITE_STAGED,
+        (False, True): sql.WRITE_STAGED_KEYS,
+    }[(new, keys)]
+    full = run.kind is RunKind.FULL
+    added, updated, seen = await connection.fetchrow(
+        statement, run.integration_id, run.entity, now, run.seq, run_id, full
+    )
+    if not keys:
+        return _Written(added, updated, [], seen)
+    by_key = {r[0]: r for r in to_write}
+    events = _record_events.written(
+        record_events,
+        run.integration_id,
+        run.entity,
+        [by_key[key] for key in added],
+        [by_key[key] for key in updated],
+    )
+    return _Written(len(added), len(updated), events, seen)
 
 
 async def _sort(
@@ -142,6 +187,7 @@ async def finish_run(
     status: RunStatus,
     error: str | None,
     events: Sequence[Params],
+    record_events: _record_events.Stamp | None,
     now: datetime,
 ) -> SyncRun:
     async with connection.transaction():
@@ -151,11 +197,8 @@ async def finish_run(
         if _runs.detects_deletions(run, status):
             if _runs.seen_keys_intact(run, await connection.fetchval(sql.COUNT_SEEN, run_id)):
                 await connection.execute(sql.NO_NESTED_LOOPS)
-                deleted = affected(
-                    await connection.execute(
-                        sql.SOFT_DELETE_UNSEEN, run.integration_id, run.entity, now, run_id, run.seq
-                    )
-                )
+                deleted, changes = await _soft_delete(connection, run, run_id, record_events, now)
+                events = [*changes, *events]
             else:
                 error = error or _runs.SEEN_KEYS_LOST
         if not _runs.keeps_seen_keys(status):
@@ -164,6 +207,21 @@ async def finish_run(
         await _note_outcome(connection, run, status, now)
         await insert_events(connection, events)
     return rows.run(row, POSTGRES)
+
+
+async def _soft_delete(
+    connection: Connection,
+    run: _runs.RunState,
+    run_id: str,
+    record_events: _record_events.Stamp | None,
+    now: datetime,
+) -> tuple[int, list[Params]]:
+    """(how many unseen records were deleted, their `record_changed` events if asked for)."""
+    params = (run.integration_id, run.entity, now, run_id, run.seq)
+    if record_events is None:
+        return affected(await connection.execute(sql.SOFT_DELETE_UNSEEN, *params)), []
+    keys = [row[0] for row in await connection.fetch(sql.SOFT_DELETE_UNSEEN_RETURNING, *params)]
+    return len(keys), _record_events.deleted(record_events, run.integration_id, run.entity, keys)
 
 
 async def _note_outcome(
@@ -202,6 +260,20 @@ async def get_checkpoint(
 ) -> JsonObject | None:
     value = await connection.fetchval(sql.GET_CHECKPOINT, integration_id, entity)
     return None if value is None else load_json(value)
+
+
+async def set_next_sync(
+    connection: Connection, integration_id: str, entities: list[str], at: datetime
+) -> None:
+    async with connection.transaction():
+        if await connection.fetchrow(sql.INTEGRATION_EXISTS, integration_id) is None:
+            raise NotFound(f"no integration {integration_id!r}")
+        await connection.execute(sql.SET_NEXT_SYNC, integration_id, entities, at)
+
+
+async def next_sync(connection: Connection, integration_id: str) -> datetime | None:
+    found: datetime | None = await connection.fetchval(sql.NEXT_SYNC, integration_id)
+    return found
 
 
 async def list_records(

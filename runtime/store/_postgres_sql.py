@@ -157,7 +157,7 @@ SELECT external_id FROM batch WHERE NOT unchanged"""
 # entity's every row per batch. Unchanged rows are neither written nor locked (ON CONFLICT
 # would lock them even when its WHERE then skips the update); that WHERE still guards against
 # a row written meanwhile by someone else. `xmax = 0` tells an insert from an update.
-WRITE_STAGED = f"""
+_WRITE_STAGED = f"""
 WITH batch AS (
     SELECT b.external_id, b.data, b.content_hash,
            b.content_hash IS NOT DISTINCT FROM (
@@ -182,18 +182,16 @@ WITH batch AS (
         written_by_run = EXCLUDED.written_by_run
     WHERE records.content_hash IS DISTINCT FROM EXCLUDED.content_hash
        OR records.deleted_at IS NOT NULL
-    RETURNING (xmax = 0) AS inserted
+    RETURNING external_id, (xmax = 0) AS inserted
 )
-SELECT (SELECT count(*) FROM written WHERE inserted),
-       (SELECT count(*) FROM written WHERE NOT inserted),
-       (SELECT coalesce(sum(noted), 0) FROM seen)"""
+"""
 
 # WRITE_STAGED for a run that has so far mostly added records (a first sync): insert the
 # whole batch first, ON CONFLICT DO NOTHING (which neither writes nor locks the stored row),
 # and compare only the keys that conflicted, as WRITE_STAGED does. A batch of new records so
 # costs one index search per record instead of two. A stored record's data is then parsed
 # into jsonb in vain (and a changed one's twice): the run's counts keep that case rare.
-INSERT_STAGED = f"""
+_INSERT_STAGED = f"""
 WITH inserted AS (
     INSERT INTO records (integration_id, entity, external_id, data, content_hash, created_at,
                          updated_at, written_by_run)
@@ -225,10 +223,33 @@ WITH inserted AS (
         written_by_run = EXCLUDED.written_by_run
     WHERE records.content_hash IS DISTINCT FROM EXCLUDED.content_hash
        OR records.deleted_at IS NOT NULL
-    RETURNING 1
+    RETURNING external_id
 )
-SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated),
-       (SELECT coalesce(sum(noted), 0) FROM seen)"""
+"""
+
+# Each of the two ends in one row: (added, updated, keys noted as seen), as counts, or, when
+# the batch is to report its changed records (`record_events`), as the arrays of the added
+# and of the updated keys (whose data the caller already has), so nothing is read twice.
+_SEEN = "(SELECT coalesce(sum(noted), 0) FROM seen)"
+_KEYS = "coalesce((SELECT array_agg(external_id) FROM {}), '{{}}'::text[])"
+
+WRITE_STAGED = (
+    _WRITE_STAGED + "SELECT (SELECT count(*) FROM written WHERE inserted),"
+    " (SELECT count(*) FROM written WHERE NOT inserted), " + _SEEN
+)
+WRITE_STAGED_KEYS = (
+    _WRITE_STAGED
+    + f"SELECT {_KEYS.format('written WHERE inserted')},"
+    + f" {_KEYS.format('written WHERE NOT inserted')}, {_SEEN}"
+)
+INSERT_STAGED = (
+    _INSERT_STAGED
+    + "SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated), "
+    + _SEEN
+)
+INSERT_STAGED_KEYS = (
+    _INSERT_STAGED + f"SELECT {_KEYS.format('inserted')}, {_KEYS.format('updated')}, {_SEEN}"
+)
 
 # The run's counters and the entity's checkpoint, in one round trip.
 NOTE_BATCH = """
@@ -263,6 +284,9 @@ WHERE integration_id = $1 AND entity = $2 AND deleted_at IS NULL AND written_by_
     WHERE seen.external_id = records.external_id
   )"""
 
+# The same, reporting which records it deleted (for their `record_changed` events).
+SOFT_DELETE_UNSEEN_RETURNING = SOFT_DELETE_UNSEEN + "\nRETURNING external_id"
+
 DELETE_SEEN = "DELETE FROM sync_seen WHERE run_id = $1"
 
 FINISH_RUN = f"""
@@ -286,6 +310,19 @@ SELECT {RUN_COLUMNS} FROM sync_runs
 WHERE integration_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"""
 
 GET_CHECKPOINT = "SELECT checkpoint FROM sync_status WHERE integration_id = $1 AND entity = $2"
+
+# One statement for every entity of the integration, those with a row ($1) and those named
+# ($2, an array): the CTE sees the rows as they were, so the two parts never meet a row twice.
+SET_NEXT_SYNC = """
+WITH others AS (
+    UPDATE sync_status SET next_sync_at = $3
+    WHERE integration_id = $1 AND entity <> ALL($2::text[])
+)
+INSERT INTO sync_status (integration_id, entity, next_sync_at)
+SELECT $1, entity, $3 FROM unnest($2::text[]) AS entity
+ON CONFLICT (integration_id, entity) DO UPDATE SET next_sync_at = EXCLUDED.next_sync_at"""
+
+NEXT_SYNC = "SELECT min(next_sync_at) FROM sync_status WHERE integration_id = $1"
 
 _LIST_RECORDS = f"SELECT {RECORD_COLUMNS} FROM records WHERE integration_id = $1 AND entity = $2"
 

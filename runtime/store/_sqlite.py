@@ -21,7 +21,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import anyio
 import anyio.to_thread
 
-from runtime.store import _migrations, _params
+from runtime.store import _migrations, _params, _record_events
 from runtime.store import _sqlite_admin as admin
 from runtime.store import _sqlite_outbox as outbox
 from runtime.store import _sqlite_records as records_ops
@@ -39,6 +39,7 @@ from runtime.store._model import (
     LogIn,
     LogRow,
     Page,
+    RecordEvents,
     RecordIn,
     RecordRow,
     RetentionCutoffs,
@@ -51,7 +52,15 @@ from runtime.store._model import (
     WebhookIn,
     WebhookStatus,
 )
-from runtime.store._values import int_cursor, iso, json_text, limit, str_cursor, text
+from runtime.store._values import (
+    int_cursor,
+    iso,
+    json_text,
+    limit,
+    optional_from_iso,
+    str_cursor,
+    text,
+)
 from runtime.vault import SealedValue
 
 T = TypeVar("T")
@@ -243,6 +252,7 @@ class SqliteStore:
         checkpoint: JsonObject | None,
         *,
         events: Sequence[EventIn] = (),
+        record_events: RecordEvents | None = None,
     ) -> BatchResult:
         return await self._call(
             _write_batch,
@@ -252,6 +262,7 @@ class SqliteStore:
             records=records,
             checkpoint=checkpoint,
             events=_params.events(events, iso),
+            record_events=_record_events.stamp(record_events, iso),
             now=self._stamp(),
         )
 
@@ -262,6 +273,7 @@ class SqliteStore:
         error: str | None = None,
         *,
         events: Sequence[EventIn] = (),
+        record_events: RecordEvents | None = None,
     ) -> SyncRun:
         return await self._call(
             records_ops.finish_run,
@@ -269,6 +281,7 @@ class SqliteStore:
             status=_params.final_status(RunStatus(status)),
             error=None if error is None else text(error, "run error"),
             events=_params.events(events, iso),
+            record_events=_record_events.stamp(record_events, iso),
             now=self._stamp(),
         )
 
@@ -287,6 +300,19 @@ class SqliteStore:
 
     async def get_checkpoint(self, integration_id: str, entity: str) -> JsonObject | None:
         return await self._call(records_ops.get_checkpoint, integration_id, entity)
+
+    async def set_next_sync(
+        self, integration_id: str, entities: Sequence[str], at: datetime
+    ) -> None:
+        await self._call(
+            records_ops.set_next_sync,
+            integration_id,
+            [text(entity, "entity") for entity in entities],
+            iso(at, "next sync time"),
+        )
+
+    async def next_sync(self, integration_id: str) -> datetime | None:
+        return optional_from_iso(await self._call(records_ops.next_sync, integration_id))
 
     async def list_records(
         self,
@@ -387,6 +413,7 @@ def _write_batch(
     records: Sequence[RecordIn],
     checkpoint: JsonObject | None,
     events: Sequence[_params.Params],
+    record_events: _record_events.Stamp | None,
     now: str,
 ) -> BatchResult:
     """Hashing runs here, on the worker thread: 1,000 records take milliseconds of CPU."""
@@ -398,5 +425,6 @@ def _write_batch(
         records=_params.records(records),
         checkpoint=None if checkpoint is None else json_text(checkpoint, "checkpoint"),
         events=events,
+        record_events=record_events,
         now=now,
     )

@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 
 import orjson
 
+from runtime.store import _record_events, _runs
 from runtime.store import _rows as rows
-from runtime.store import _runs
 from runtime.store import _sqlite_sql as sql
 from runtime.store._batch import BatchPlan, Prepared, mostly_unchanged, plan_batch, plan_writes
+from runtime.store._errors import NotFound
 from runtime.store._model import (
     BatchResult,
     JsonObject,
@@ -80,6 +81,7 @@ def write_batch(
     records: Sequence[Prepared],
     checkpoint: str | None,
     events: Sequence[Params],
+    record_events: _record_events.Stamp | None,
     now: str,
 ) -> BatchResult:
     with transaction(connection):
@@ -100,7 +102,8 @@ def write_batch(
             (run_id, result.added, result.updated, result.unchanged, seen, now),
         )
         connection.execute(sql.SAVE_CHECKPOINT, (*key, checkpoint, len(records)))
-        insert_events(connection, events)
+        changes = _record_events.written(record_events, *key, plan.new, plan.changed)
+        insert_events(connection, [*changes, *events])
     return result
 
 
@@ -123,6 +126,7 @@ def finish_run(
     status: RunStatus,
     error: str | None,
     events: Sequence[Params],
+    record_events: _record_events.Stamp | None,
     now: str,
 ) -> SyncRun:
     with transaction(connection):
@@ -132,9 +136,8 @@ def finish_run(
         if _runs.detects_deletions(run, status):
             found = connection.execute(sql.COUNT_SEEN, (run_id,)).fetchone()[0]
             if _runs.seen_keys_intact(run, found):
-                deleted = connection.execute(
-                    sql.SOFT_DELETE_UNSEEN, (run.integration_id, run.entity, now, run_id, run.seq)
-                ).rowcount
+                deleted, changes = _soft_delete(connection, run, run_id, record_events, now)
+                events = [*changes, *events]
             else:
                 error = error or _runs.SEEN_KEYS_LOST
         if not _runs.keeps_seen_keys(status):
@@ -145,6 +148,21 @@ def finish_run(
         _note_outcome(connection, run, status, now)
         insert_events(connection, events)
     return rows.run(row, SQLITE)
+
+
+def _soft_delete(
+    connection: Connection,
+    run: _runs.RunState,
+    run_id: str,
+    record_events: _record_events.Stamp | None,
+    now: str,
+) -> tuple[int, list[Params]]:
+    """(how many unseen records were deleted, their `record_changed` events if asked for)."""
+    params = (run.integration_id, run.entity, now, run_id, run.seq)
+    if record_events is None:
+        return connection.execute(sql.SOFT_DELETE_UNSEEN, params).rowcount, []
+    keys = [row[0] for row in connection.execute(sql.SOFT_DELETE_UNSEEN_RETURNING, params)]
+    return len(keys), _record_events.deleted(record_events, run.integration_id, run.entity, keys)
 
 
 def _note_outcome(connection: Connection, run: _runs.RunState, status: RunStatus, now: str) -> None:
@@ -180,6 +198,21 @@ def list_runs(
 def get_checkpoint(connection: Connection, integration_id: str, entity: str) -> JsonObject | None:
     row = connection.execute(sql.GET_CHECKPOINT, (integration_id, entity)).fetchone()
     return None if row is None or row[0] is None else load_json(row[0])
+
+
+def set_next_sync(
+    connection: Connection, integration_id: str, entities: Sequence[str], at: str
+) -> None:
+    with transaction(connection):
+        if connection.execute(sql.INTEGRATION_EXISTS, (integration_id,)).fetchone() is None:
+            raise NotFound(f"no integration {integration_id!r}")
+        connection.execute(sql.PLAN_EVERY_ENTITY, (integration_id, at))
+        connection.executemany(sql.SET_NEXT_SYNC, [(integration_id, e, at) for e in entities])
+
+
+def next_sync(connection: Connection, integration_id: str) -> str | None:
+    found: str | None = connection.execute(sql.NEXT_SYNC, (integration_id,)).fetchone()[0]
+    return found
 
 
 def list_records(

@@ -178,6 +178,9 @@ WHERE integration_id = ?1 AND entity = ?2 AND deleted_at IS NULL AND written_by_
     WHERE s.run_id = ?4 AND s.entity = ?2
   )"""
 
+# The same, reporting which records it deleted (for their `record_changed` events).
+SOFT_DELETE_UNSEEN_RETURNING = SOFT_DELETE_UNSEEN + "\nRETURNING external_id"
+
 DELETE_SEEN = "DELETE FROM sync_seen WHERE run_id = ?"
 
 FINISH_RUN = f"""
@@ -201,6 +204,14 @@ SELECT {RUN_COLUMNS} FROM sync_runs
 WHERE integration_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"""
 
 GET_CHECKPOINT = "SELECT checkpoint FROM sync_status WHERE integration_id = ? AND entity = ?"
+
+PLAN_EVERY_ENTITY = "UPDATE sync_status SET next_sync_at = ?2 WHERE integration_id = ?1"
+
+SET_NEXT_SYNC = """
+INSERT INTO sync_status (integration_id, entity, next_sync_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (integration_id, entity) DO UPDATE SET next_sync_at = excluded.next_sync_at"""
+
+NEXT_SYNC = "SELECT min(next_sync_at) FROM sync_status WHERE integration_id = ?"
 
 _LIST_RECORDS = f"SELECT {RECORD_COLUMNS} FROM records WHERE integration_id = ?1 AND entity = ?2"
 

@@ -77,14 +77,36 @@ async def test_manual_sync_sees_the_changes_between_generations(tmp_path: Path) 
 
 
 async def _second_sync(hub: RunningHub) -> None:
+    store = hub.services.store
     await wait_for(lambda: _synced(hub, 2), timeout=30, what="the first sync")
     await wait_for(lambda: _idle(hub), timeout=10, what="the first sync to end")
+    first = await _record_changes(hub)
+    stored = sum((await store.count_records("demo")).values())
+    assert len(first) == stored
+    assert {change for _, change in first} == {"added"}
+    seq = (await store.recent_events(1))[0].seq
     assert await hub.hub.sync_now("demo") is True
     await wait_for(lambda: _synced(hub, 4), timeout=30, what="the second sync")
-    runs = (await hub.services.store.list_runs("demo", limit=2)).items
+    runs = (await store.list_runs("demo", limit=2)).items
     assert all(run.status is RunStatus.COMPLETED for run in runs)
     assert sum(run.updated + run.added + run.deleted for run in runs) > 0
     assert sum(run.unchanged for run in runs) > 0
+    second = await _record_changes(hub, seq)
+    for kind in ("added", "updated", "deleted"):
+        assert sum(change == kind for _, change in second) == sum(
+            getattr(run, kind) for run in runs
+        )
+    assert len(set(second)) == len(second)
+
+
+async def _record_changes(hub: RunningHub, after: int | None = None) -> list[tuple[str, str]]:
+    """((entity, external id), change) of each `record_changed` event in the outbox."""
+    found = await hub.services.store.events_after(after, 100_000)
+    return [
+        (f"{e.data['entity']}/{e.data['external_id']}", str(e.data["change"]))
+        for e in found
+        if e.type == "hub.integration.record_changed"
+    ]
 
 
 async def test_test_connection_answers_while_running(tmp_path: Path) -> None:

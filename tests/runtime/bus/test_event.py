@@ -195,7 +195,7 @@ def test_subject_filter_for_one_integration_or_all() -> None:
     assert subject_filter() == "hub.events.*.>"
 
 
-def test_event_names_are_the_twelve_of_the_design() -> None:
+def test_event_names_are_the_twelve_of_the_design_and_record_changed() -> None:
     assert [name.value for name in EventName] == [
         "connected",
         "disconnected",
@@ -209,4 +209,5 @@ def test_event_names_are_the_twelve_of_the_design() -> None:
         "restarted",
         "parked",
         "config_changed",
+        "record_changed",
     ]
