@@ -14,16 +14,16 @@ from dataclasses import dataclass
 
 import anyio
 
-from actors._integration import (
+from actors._integration import IntegrationActor
+from actors._integrations import event_in
+from actors._messages import (
     GetSync,
-    IntegrationActor,
     IntegrationDeps,
     SyncNow,
     SyncState,
     TestConnection,
     TestResult,
 )
-from actors._integrations import event_in
 from adapters import SyncKind
 from runtime import (
     Actor,

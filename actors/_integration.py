@@ -15,17 +15,26 @@ test connection and stop are answered while it runs; there is never more than on
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import anyio
-from opentelemetry import trace
 from opentelemetry.trace import Span
 
-from actors._integrations import IntegrationService, event_in
+from actors._integrations import event_in
+from actors._messages import (
+    GetSync,
+    IntegrationDeps,
+    Message,
+    Scheduled,
+    StallCheck,
+    SyncNow,
+    SyncState,
+    TestConnection,
+    TestResult,
+)
 from actors._schedule import delay_until, plan_next
 from actors._sync import Progress, begin, run_entity, summary
 from adapters import (
@@ -33,7 +42,6 @@ from adapters import (
     Adapter,
     AdapterContext,
     HttpClient,
-    Registry,
     RetryPolicy,
     SyncKind,
     classify,
@@ -44,87 +52,21 @@ from runtime import (
     Actor,
     BreakerOptions,
     BreakerState,
-    Clock,
-    Control,
     HealthLoop,
     HealthOptions,
     Priority,
     RateLimit,
     RateLimiter,
-    Request,
     describe,
 )
 from runtime.bus import EventName
-from runtime.store import RecordEvents, RunStatus, Store
+from runtime.store import RecordEvents, RunStatus
 from runtime.telemetry import current_traceparent
 
 log = logging.getLogger("actors.integration")
-TRACER_NAME = "integration_hub.actors"
 
 ACTIVE, ERROR, SYNCING = "active", "error", "syncing"
 UNLIMITED = RateLimit(rate=1000.0, period=1.0, burst=1000)
-STALL_TIMEOUT = 300.0  # seconds a sync may go without progress before it is failed
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationDeps:
-    store: Store
-    integrations: IntegrationService
-    registry: Registry
-    clock: Clock
-    now: Callable[[], datetime]
-    notify: Callable[[], None]  # new events are in the outbox
-    default_schedule: str = "*/15 * * * *"
-    schedule_jitter: float = 30.0
-    stall_timeout: float = STALL_TIMEOUT
-    tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer(TRACER_NAME))
-
-
-@dataclass(frozen=True, slots=True)
-class TestResult:
-    ok: bool
-    latency: float
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class SyncState:
-    running: bool
-    entity: str
-    batches: int
-    added: int
-    updated: int
-    unchanged: int
-
-
-@dataclass(frozen=True, slots=True)
-class SyncNow(Request[bool]):
-    """Start a sync unless one is running; the reply says whether this one started it."""
-
-    kind: SyncKind = SyncKind.FULL
-
-
-@dataclass(frozen=True, slots=True)
-class TestConnection(Control, Request[TestResult]):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class GetSync(Control, Request[SyncState]):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _Scheduled:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class _StallCheck:
-    pass
-
-
-Message = SyncNow | TestConnection | GetSync | _Scheduled | _StallCheck
 
 
 class IntegrationActor(Actor[Message]):
@@ -184,7 +126,7 @@ class IntegrationActor(Actor[Message]):
         self.connected = True
         await self._status(ACTIVE, EventName.CONNECTED, {"peer": info.peer})
         self._start_health()
-        self.context.timers.start_periodic("stall", self.deps.stall_timeout / 4, _StallCheck())
+        self.context.timers.start_periodic("stall", self.deps.stall_timeout / 4, StallCheck())
         catch_up = await self._resume_schedule()
         if catch_up or await self._has_unfinished_runs() or await self._never_synced():
             self._start_sync(SyncKind.FULL)
@@ -225,14 +167,14 @@ class IntegrationActor(Actor[Message]):
         match message:
             case SyncNow(kind):
                 return self._start_sync(kind)
-            case _Scheduled():
+            case Scheduled():
                 await self._plan_schedule(after=self.planned_at)
                 self._start_sync(SyncKind.FULL)
             case TestConnection():
                 return await self._test()
             case GetSync():
                 return self._sync_state()
-            case _StallCheck():
+            case StallCheck():
                 self._check_stall()
         return None
 
@@ -435,7 +377,7 @@ class IntegrationActor(Actor[Message]):
     def _arm(self, at: datetime) -> None:
         self.planned_at = at
         delay = delay_until(at, self.deps.now())
-        self.context.timers.start_single("schedule", delay, _Scheduled())
+        self.context.timers.start_single("schedule", delay, Scheduled())
 
     # -- reporting ------------------------------------------------------------------------
 

@@ -15,8 +15,8 @@ from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 
 from actors._hub import Hub
-from actors._integration import STALL_TIMEOUT, TRACER_NAME, IntegrationDeps
 from actors._integrations import IntegrationService
+from actors._messages import STALL_TIMEOUT, TRACER_NAME, IntegrationDeps
 from actors._retention import RetentionActor, RetentionPolicy
 from api._services import Services
 from runtime import (
