@@ -33,6 +33,7 @@ from runtime.bus import EventBus, OutboxRelay, open_bus
 from runtime.outbox import StoreOutbox
 from runtime.store import utc_now
 
+RELAY_BATCH = 500  # events a relay round reads and pipelines (a sync's backlog drains faster)
 ROOT_OPTIONS = SupervisorOptions(name="hub", on_intensity=OnIntensity.PARK)
 
 DEMO_INTEGRATION = {
@@ -78,7 +79,11 @@ async def running_hub(
     bus = await open_bus(settings.nats_url, clock=clock)
     try:
         relay = OutboxRelay(
-            StoreOutbox(services.store), bus, clock=clock, tracer_provider=tracer_provider
+            StoreOutbox(services.store),
+            bus,
+            clock=clock,
+            batch_size=RELAY_BATCH,
+            tracer_provider=tracer_provider,
         )
         deps = IntegrationDeps(
             store=services.store,

@@ -17,12 +17,14 @@ from runtime.bus._event import (
 )
 from runtime.bus._interface import EventBus, Subscription, SubscriptionStatistics
 from runtime.bus._memory import InProcessBus, InProcessBusStatistics
-from runtime.bus._nats import STREAM_NAME, NatsBus, NatsBusStatistics, NatsOptions
+from runtime.bus._nats import STREAM_NAME, NatsAck, NatsBus, NatsBusStatistics, NatsOptions
 from runtime.bus._open import open_bus
 from runtime.bus._relay import (
     DEFAULT_RELAY_BACKOFF,
     OutboxRelay,
     OutboxSource,
+    PendingAck,
+    PipelinedBus,
     RelayState,
     RelayStatistics,
 )
@@ -41,11 +43,14 @@ __all__ = [
     "InProcessBus",
     "InProcessBusStatistics",
     "InvalidEvent",
+    "NatsAck",
     "NatsBus",
     "NatsBusStatistics",
     "NatsOptions",
     "OutboxRelay",
     "OutboxSource",
+    "PendingAck",
+    "PipelinedBus",
     "RelayState",
     "RelayStatistics",
     "Subscription",

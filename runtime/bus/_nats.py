@@ -5,6 +5,11 @@ Publishing is a JetStream publish to `hub.events.{integration_id}.{name}` in str
 event been stored, and only then may the relay mark it sent. The stream deduplicates by that id
 within its duplicate window, so the relay may retry a publish whose ack it never saw.
 
+`send` is the pipelined form the relay uses: it writes the publish to the connection and
+returns a `NatsAck` at once, so a batch of publishes goes out in order before the first ack is
+awaited (one round trip per batch instead of one per event). `NatsAck.acked()` raises what
+`publish` would have raised, the ack timeout counted from the send.
+
 While the connection is down the client reconnects for ever (`max_reconnect_attempts=-1`);
 a publish meanwhile fails at once with `BusUnavailable` instead of queueing in the client's
 buffer, so the relay's backoff, not the client, paces the retries. Subscriptions are plain
@@ -18,6 +23,7 @@ twice; the subscription's buffer drops an id it has just seen.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -32,7 +38,7 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription as NatsSubscription
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, PubAck, RetentionPolicy, StorageType, StreamConfig
 
 from runtime._clock import SYSTEM_CLOCK, Clock, fail_after
 from runtime._errors import describe
@@ -145,6 +151,31 @@ class NatsBus:
         return "nats"
 
     async def publish(self, event: CloudEvent) -> None:
+        headers = await self._ready_to_publish(event)
+        with self._translated("publish"):
+            ack = await self._js.publish(
+                subject_for(event),
+                event_json(event),
+                timeout=self._options.ack_timeout,
+                stream=self._options.stream,
+                headers=headers,
+            )
+        self._note_ack(ack)
+
+    async def send(self, event: CloudEvent) -> NatsAck:
+        """Write the publish and return without waiting for its ack (see the module doc).
+
+        Raises like `publish` when the publish cannot even be written."""
+        headers = await self._ready_to_publish(event)
+        deadline = asyncio.get_running_loop().time() + self._options.ack_timeout
+        with self._translated("publish"):
+            future = await self._js.publish_async(
+                subject_for(event), event_json(event), stream=self._options.stream, headers=headers
+            )
+        return NatsAck(self, future, deadline)
+
+    async def _ready_to_publish(self, event: CloudEvent) -> dict[str, str]:
+        """The publish's headers, once the bus is open, connected and its stream exists."""
         if self._closed:
             raise BusClosed
         if not self._nc.is_connected:
@@ -156,14 +187,9 @@ class NatsBus:
         headers = {"Nats-Msg-Id": event.id}
         if traceparent := current_traceparent() or event.traceparent:
             headers["traceparent"] = traceparent
-        with self._translated("publish"):
-            ack = await self._js.publish(
-                subject_for(event),
-                event_json(event),
-                timeout=self._options.ack_timeout,
-                stream=self._options.stream,
-                headers=headers,
-            )
+        return headers
+
+    def _note_ack(self, ack: PubAck) -> None:
         self._published += 1
         if ack.duplicate:
             self._duplicates += 1
@@ -279,6 +305,32 @@ class NatsBus:
     async def _on_reconnected(self) -> None:
         self._reconnects += 1
         log.warning("reconnected to NATS at %s", self._where)
+
+
+class NatsAck:
+    """The pending ack of one `NatsBus.send`."""
+
+    __slots__ = ("_bus", "_deadline", "_future")
+
+    def __init__(self, bus: NatsBus, future: asyncio.Future[PubAck], deadline: float) -> None:
+        self._bus = bus
+        self._future = future
+        self._deadline = deadline  # loop time
+
+    async def acked(self) -> None:
+        """Return once JetStream has stored the event; `BusUnavailable` if it did not answer
+        by the deadline (the event may still have been stored: resend it, the id dedupes)."""
+        with self._bus._translated("publish"):
+            async with asyncio.timeout_at(self._deadline):
+                ack = await self._future
+        self._bus._note_ack(ack)
+
+    def abandon(self) -> None:
+        """Stop waiting for it (its outcome, if any, is discarded)."""
+        if not self._future.done():
+            self._future.cancel()
+        elif not self._future.cancelled():
+            self._future.exception()  # retrieved, so asyncio does not log it as lost
 
 
 def _translate_error(action: str, error: BaseException, where: str) -> BusError:

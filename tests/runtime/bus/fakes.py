@@ -80,3 +80,42 @@ class FlakyBus:
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+class FakeAck:
+    """The pending ack of one `PipelinedFake.send`: the event reaches the inner bus when its
+    ack is awaited, unless the bus's `fail_ack` says this ack fails."""
+
+    def __init__(self, bus: PipelinedFake, event: CloudEvent) -> None:
+        self.bus = bus
+        self.event = event
+
+    async def acked(self) -> None:
+        if self.bus.hold_ack(self.event):
+            await anyio.sleep_forever()
+        if self.bus.fail_ack(self.event):
+            raise BusUnavailable("scripted lost ack")
+        await self.bus.inner.publish(self.event)
+
+    def abandon(self) -> None:
+        self.bus.abandoned.append(self.event.id)
+
+
+class PipelinedFake(FlakyBus):
+    """A `FlakyBus` that also pipelines (`send`), noting every send and abandoned ack; its
+    `fail_send` and `fail_ack` script failures of either step, `hold_ack` an ack that never
+    comes."""
+
+    def __init__(self, inner: EventBus, *, now: Callable[[], float]) -> None:
+        super().__init__(inner, now=now)
+        self.sends: list[str] = []
+        self.abandoned: list[str] = []
+        self.fail_send: Callable[[CloudEvent], bool] = lambda _: False
+        self.fail_ack: Callable[[CloudEvent], bool] = lambda _: False
+        self.hold_ack: Callable[[CloudEvent], bool] = lambda _: False
+
+    async def send(self, event: CloudEvent) -> FakeAck:
+        self.sends.append(event.id)
+        if self.fail_send(event):
+            raise BusUnavailable("scripted send failure")
+        return FakeAck(self, event)

@@ -97,3 +97,24 @@ async def test_relay_nats_lost_ack_is_retried_and_deduplicated(nats_server: Nats
     assert bus.statistics().duplicates >= 1
     stored = await read_stream(nats_server.url)
     assert [item.event.id for item in stored] == [event.id for event in outbox.events]
+
+
+async def test_relay_nats_pipelines_a_backlog_in_order(nats_server: NatsServer) -> None:
+    outbox = MemoryOutbox()
+    events = make_events(1000)
+    outbox.write(*events)
+    bus = await NatsBus.connect(nats_server.url, FAST)
+    relay = OutboxRelay(outbox, bus, batch_size=250)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(relay.run)
+            await wait_for(outbox.all_sent, timeout=10, what="the backlog sent")
+            tg.cancel_scope.cancel()
+    finally:
+        await bus.close()
+    ids = [event.id for event in events]
+    assert [len(call) for call in outbox.mark_calls] == [250] * 4
+    stored = await read_stream(nats_server.url)
+    assert [item.event.id for item in stored] == ids
+    stats = bus.statistics()
+    assert (stats.published, stats.duplicates, stats.failures) == (1000, 0, 0)

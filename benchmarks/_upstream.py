@@ -1,0 +1,133 @@
+"""A paginated REST upstream on loopback for the sync benchmark, and fetching its pages ahead.
+
+`GET /records?page=<n>&per_page=<m>` -> `{"items": [...], "page": n, "pages": total}` (pages
+from 1), ~200-byte records generated once; each page's JSON is rendered once and served as
+bytes, so the upstream costs both sides of a comparison the same, and little. `latency` delays
+every page; `GET /ping` always answers. The server notes the most requests it had in flight at
+once and the busiest second, to show the fetches stayed within their window and rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import orjson
+from aiohttp import web
+
+PER_PAGE = 100
+T = TypeVar("T")
+
+
+def record(n: int) -> dict[str, object]:
+    """Record `n`: about 200 bytes of JSON."""
+    return {
+        "id": f"cus-{n:07d}",
+        "name": f"Customer {n}",
+        "email": f"customer{n}@example.com",
+        "city": ("Berlin", "Hamburg", "Munich", "Cologne")[n % 4],
+        "street": f"Hauptstrasse {n % 200 + 1}",
+        "balance": round((n * 7919) % 100000 / 100, 2),
+        "tags": ["b2b" if n % 3 else "b2c", f"tier-{n % 5}"],
+        "updated": "2026-11-27T10:00:00Z",
+    }
+
+
+def render_pages(count: int, per_page: int = PER_PAGE) -> list[bytes]:
+    pages = max(1, -(-count // per_page))
+    return [
+        orjson.dumps(
+            {
+                "items": [record(n) for n in range(p * per_page, min(count, (p + 1) * per_page))],
+                "page": p + 1,
+                "pages": pages,
+            }
+        )
+        for p in range(pages)
+    ]
+
+
+class Upstream:
+    def __init__(self, count: int, *, latency: float = 0.0) -> None:
+        self.pages = render_pages(count)
+        self.latency = latency
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.requests = 0
+        self._second: deque[float] = deque()
+        self.peak_per_second = 0
+
+    def reset_counts(self) -> None:
+        self.peak_in_flight = self.requests = self.peak_per_second = 0
+        self._second.clear()
+
+    def _note(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self.requests += 1
+        self._second.append(now)
+        while self._second[0] < now - 1.0:
+            self._second.popleft()
+        self.peak_per_second = max(self.peak_per_second, len(self._second))
+
+    async def _records(self, request: web.Request) -> web.StreamResponse:
+        page = int(request.query.get("page", "1"))
+        self._note()
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
+        if not 1 <= page <= len(self.pages):
+            return web.json_response({"items": [], "page": page, "pages": len(self.pages)})
+        return web.Response(body=self.pages[page - 1], content_type="application/json")
+
+    async def _ping(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response({"pong": True})
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """Listen on 127.0.0.1 (a free port); yields the base URL."""
+        app = web.Application()
+        app.router.add_get("/records", self._records)
+        app.router.add_get("/ping", self._ping)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            host, port = runner.addresses[0][:2]
+            yield f"http://{host}:{port}"
+        finally:
+            await runner.cleanup()
+
+
+async def pages_in_order(
+    fetch: Callable[[int], Awaitable[T]], first: int, last: int, window: int
+) -> AsyncGenerator[T, None]:
+    """Pages `first`..`last` in order, keeping up to `window` fetches in flight ahead of the
+    consumer (page-number pagination lets a client ask for pages it has not reached yet).
+
+    The fetches are tasks this generator owns: not a task group, because a task group may not
+    stay open across a `yield` (its cancel scope would leak into the consumer); every task
+    still running when the generator is closed is cancelled and awaited in `finally`.
+    """
+    pending: deque[asyncio.Task[T]] = deque()
+    following = first
+    try:
+        while following <= last or pending:
+            while following <= last and len(pending) < window:
+                pending.append(asyncio.ensure_future(fetch(following)))
+                following += 1
+            yield await pending.popleft()
+    finally:
+        for task in pending:
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
