@@ -10,12 +10,12 @@ once and the busiest second, to show the fetches stayed within their window and 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import anyio
 import orjson
 from aiohttp import web
 
@@ -110,24 +110,21 @@ class Upstream:
 async def pages_in_order(
     fetch: Callable[[int], Awaitable[T]], first: int, last: int, window: int
 ) -> AsyncGenerator[T, None]:
-    """Pages `first`..`last` in order, keeping up to `window` fetches in flight ahead of the
-    consumer (page-number pagination lets a client ask for pages it has not reached yet).
+    """Pages `first`..`last` in order, fetched `window` at a time in parallel (page-number
+    pagination lets a client ask for pages it has not reached yet).
 
-    The fetches are tasks this generator owns: not a task group, because a task group may not
-    stay open across a `yield` (its cancel scope would leak into the consumer); every task
-    still running when the generator is closed is cancelled and awaited in `finally`.
-    """
-    pending: deque[asyncio.Task[T]] = deque()
-    following = first
-    try:
-        while following <= last or pending:
-            while following <= last and len(pending) < window:
-                pending.append(asyncio.ensure_future(fetch(following)))
-                following += 1
-            yield await pending.popleft()
-    finally:
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+    Each window's fetches run in a task group that closes before anything is yielded: a task
+    group must not stay open across a `yield` (its cancel scope would leak into the consumer),
+    and no fetch outlives the generator."""
+    for start in range(first, last + 1, window):
+        pages = range(start, min(last, start + window - 1) + 1)
+        results: dict[int, T] = {}
+        async with anyio.create_task_group() as tg:
+            for page in pages:
+                tg.start_soon(_fetch_into, fetch, page, results)
+        for page in pages:
+            yield results[page]
+
+
+async def _fetch_into(fetch: Callable[[int], Awaitable[T]], page: int, into: dict[int, T]) -> None:
+    into[page] = await fetch(page)
