@@ -65,7 +65,7 @@ from runtime.telemetry import current_traceparent
 
 log = logging.getLogger("actors.integration")
 
-ACTIVE, ERROR, SYNCING = "active", "error", "syncing"
+ACTIVE, ERROR = "active", "error"
 UNLIMITED = RateLimit(rate=1000.0, period=1.0, burst=1000)
 
 
@@ -239,7 +239,6 @@ class IntegrationActor(Actor[Message]):
         self.progress.entity = entity
         start = await begin(store, self.id, entity, kind)
         span.set_attributes({"sync.run_id": start.run.id, "sync.resumed": start.resumed})
-        self.progress.runs.append(start.run.id)
         await self._event(EventName.SYNC_STARTED, {**summary(start.run), "resumed": start.resumed})
         mappings = self.config.field_mapping.get(entity, ())
         if start.done:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import cast
 
 from opentelemetry import trace
@@ -58,7 +57,6 @@ class Progress:
     updated: int = 0
     unchanged: int = 0
     last_progress: float = 0.0
-    runs: list[str] = field(default_factory=list)
 
 
 def stored_checkpoint(cursor: Mapping[str, object], complete: bool, run_id: str) -> JsonObject:
@@ -168,7 +166,3 @@ def summary(run: SyncRun) -> dict[str, object]:
         "unchanged": run.unchanged,
         "deleted": run.deleted,
     }
-
-
-def duration_ms(started: datetime, ended: datetime) -> float:
-    return (ended - started).total_seconds() * 1000

@@ -19,6 +19,8 @@ import anyio
 import orjson
 from aiohttp import web
 
+from runtime.testing import serving_locally
+
 PER_PAGE = 100
 T = TypeVar("T")
 
@@ -96,15 +98,8 @@ class Upstream:
         app = web.Application()
         app.router.add_get("/records", self._records)
         app.router.add_get("/ping", self._ping)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            yield f"http://{host}:{port}"
-        finally:
-            await runner.cleanup()
+        async with serving_locally(app) as url:
+            yield url
 
 
 async def pages_in_order(

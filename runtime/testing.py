@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
+from aiohttp import web
 
 from runtime._clock import TimerHandle, fail_after
 
@@ -194,3 +195,18 @@ async def wait_for_virtual(
                 await clock.sleep_until(clock.now() + interval)
     except TimeoutError:
         raise TimeoutError(f"{what} did not hold within {timeout} s of virtual time") from None
+
+
+@asynccontextmanager
+async def serving_locally(app: web.Application) -> AsyncIterator[str]:
+    """Serve `app` on 127.0.0.1 at a free port (fake upstreams in tests and benchmarks);
+    yields the base URL and stops the server on the way out."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()

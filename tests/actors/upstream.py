@@ -19,6 +19,7 @@ import anyio
 from aiohttp import web
 
 from adapters import JsonObject
+from runtime.testing import serving_locally
 
 OK = "ok"
 HANG = "hang"
@@ -113,13 +114,8 @@ class Upstream:
         app = web.Application()
         app.router.add_get("/items", self._items)
         app.router.add_get("/ping", self._ping)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            host, port = runner.addresses[0][:2]
-            yield f"http://{host}:{port}"
-        finally:
-            self._closing.set()
-            await runner.cleanup()
+        async with serving_locally(app) as url:
+            try:
+                yield url
+            finally:
+                self._closing.set()  # release hanging handlers before the server stops
