@@ -15,6 +15,7 @@ from runtime.vault._keyring import (
     generate_key,
     key_id_for,
     load_or_create_key_file,
+    load_or_create_private_file,
     parse_keyring,
 )
 from runtime.vault._rotation import (
@@ -50,6 +51,7 @@ __all__ = [
     "generate_key",
     "key_id_for",
     "load_or_create_key_file",
+    "load_or_create_private_file",
     "parse_keyring",
     "rotate",
 ]

@@ -22,7 +22,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -86,18 +86,35 @@ def generate_key() -> str:
 
 
 def load_or_create_key_file(path: Path) -> str:
-    """The key setting kept in `path`, creating it (mode 0600, one new key) if it is absent.
+    """The key setting kept in `path`, creating it (mode 0600, one new key) if it is absent."""
+    return load_or_create_private_file(
+        path,
+        generate_key,
+        what="key file",
+        check=lambda setting: parse_keyring(setting, source=f"key file {path}"),
+    )
 
-    Creation is atomic: the key is written and synced to a private temporary file that is then
-    hard-linked to `path`, which fails if `path` exists. So `path` never holds a partial key,
-    and of concurrent creators exactly one wins; the others read the winner's key.
+
+def load_or_create_private_file(
+    path: Path,
+    generate: Callable[[], str],
+    *,
+    what: str,
+    check: Callable[[str], object] = lambda _: None,
+) -> str:
+    """The ASCII secret kept in `path` (stripped), creating it with `generate()` (mode 0600)
+    if it is absent; `check` validates what was read. A file readable by others is refused.
+
+    Creation is atomic: the value is written and synced to a private temporary file that is
+    then hard-linked to `path`, which fails if `path` exists. So `path` never holds a partial
+    value, and of concurrent creators exactly one wins; the others read the winner's value.
     """
     try:
-        return _read_key_file(path)
+        return _read_private_file(path, what, check)
     except FileNotFoundError:
         pass
-    _create_key_file(path, generate_key())
-    return _read_key_file(path)
+    _create_private_file(path, generate(), what)
+    return _read_private_file(path, what, check)
 
 
 def _parse_entry(entry: str, *, source: str, position: int) -> tuple[str, bytes]:
@@ -132,23 +149,23 @@ def _check_length(length: int, *, what: str) -> None:
         raise VaultConfigError(f"{what} is {length} bytes, expected {KEY_BYTES}")
 
 
-def _read_key_file(path: Path) -> str:
+def _read_private_file(path: Path, what: str, check: Callable[[str], object]) -> str:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise
     except OSError as error:
-        raise VaultConfigError(f"key file {path}: cannot read it ({error.strerror})") from None
+        raise VaultConfigError(f"{what} {path}: cannot read it ({error.strerror})") from None
     try:
-        _check_private(path, os.fstat(fd).st_mode)
+        _check_private(path, os.fstat(fd).st_mode, what)
         content = _read_all(fd)
     finally:
         os.close(fd)
     try:
         setting = content.decode("ascii")
     except UnicodeDecodeError:
-        raise VaultConfigError(f"key file {path}: not a key (it holds non-ASCII bytes)") from None
-    parse_keyring(setting, source=f"key file {path}")
+        raise VaultConfigError(f"{what} {path}: it holds non-ASCII bytes") from None
+    check(setting)
     return setting.strip()
 
 
@@ -159,41 +176,41 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _check_private(path: Path, mode: int) -> None:
+def _check_private(path: Path, mode: int, what: str) -> None:
     if not stat.S_ISREG(mode):
-        raise VaultConfigError(f"key file {path}: not a regular file")
+        raise VaultConfigError(f"{what} {path}: not a regular file")
     if mode & 0o077:
         raise VaultConfigError(
-            f"key file {path} is readable or writable by group or others"
+            f"{what} {path} is readable or writable by group or others"
             f" (mode {stat.S_IMODE(mode):04o}); run `chmod 600 {path}` and, if anyone else"
-            " may have read it, treat the key as exposed and rotate it"
+            " may have read it, treat the secret in it as exposed and replace it"
         )
 
 
-def _create_key_file(path: Path, setting: str) -> None:
+def _create_private_file(path: Path, setting: str, what: str) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except OSError as error:
-        raise VaultConfigError(f"key file {path}: cannot create it ({error.strerror})") from None
+        raise VaultConfigError(f"{what} {path}: cannot create it ({error.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as file:
             os.fchmod(fd, 0o600)
             file.write(f"{setting}\n".encode("ascii"))
             file.flush()
             os.fsync(fd)
-        _link_if_absent(temporary, path)
+        _link_if_absent(temporary, path, what)
     finally:
         temporary.unlink(missing_ok=True)
 
 
-def _link_if_absent(temporary: Path, path: Path) -> None:
+def _link_if_absent(temporary: Path, path: Path, what: str) -> None:
     try:
         os.link(temporary, path)
     except FileExistsError:
         return
     except OSError as error:
-        raise VaultConfigError(f"key file {path}: cannot create it ({error.strerror})") from None
+        raise VaultConfigError(f"{what} {path}: cannot create it ({error.strerror})") from None
     _fsync_directory(path.parent)
 
 
