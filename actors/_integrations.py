@@ -75,7 +75,7 @@ class IntegrationService:
         self._now = now
 
     async def create(self, data: Mapping[str, object], *, origin: str) -> IntegrationView:
-        spec = self._validate(data)
+        spec = self.validate(data)
         config = spec.to_config()
         sealed = self._seal(config.id, spec.credentials)
         audit = AuditIn(origin, "integration.create", config.id, _audit_details(config, sealed))
@@ -109,7 +109,7 @@ class IntegrationService:
         if not isinstance(credential_changes, Mapping):
             raise InvalidIntegration([FieldProblem("credentials", "must be an object")])
         kept = {k: v for k, v in credential_changes.items() if v is not None}
-        spec = self._validate({**merged, "id": integration_id, "credentials": kept})
+        spec = self.validate({**merged, "id": integration_id, "credentials": kept})
         removed = {str(k) for k, v in credential_changes.items() if v is None}
         before = IntegrationConfig.model_validate(current.config).credential_fields
         fields = (set(before) | set(spec.credentials)) - removed
@@ -146,7 +146,9 @@ class IntegrationService:
         stored = await self._store.list_credentials(integration_id)
         return {c.field: self._vault.open(integration_id, c.field, c.sealed) for c in stored}
 
-    def _validate(self, data: Mapping[str, object]) -> IntegrationInput:
+    def validate(self, data: Mapping[str, object]) -> IntegrationInput:
+        """The input checked against the rules and the installed adapters, nothing written;
+        `InvalidIntegration` names every field that is wrong."""
         try:
             return IntegrationInput.model_validate(
                 data, context={"adapters": set(self._adapters())}
