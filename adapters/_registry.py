@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 
-from adapters._contract import AdapterSpec
+from adapters._contract import AdapterSpec, AdapterStatus
 from adapters._errors import ConfigError
+from adapters.coming import COMING
 from runtime import describe
 
 ENTRY_POINT_GROUP = "integration_hub.adapters"
@@ -33,6 +34,10 @@ class Registry:
     def catalog(self) -> tuple[AdapterSpec, ...]:
         return self.specs
 
+    def available(self) -> frozenset[str]:
+        """Names of the adapters that can be configured (not those marked coming)."""
+        return frozenset(s.name for s in self.specs if s.status is AdapterStatus.AVAILABLE)
+
     def get(self, name: str) -> AdapterSpec:
         for spec in self.specs:
             if spec.name == name:
@@ -42,7 +47,8 @@ class Registry:
 
 
 def load_registry() -> Registry:
-    """Load the built-ins, then every entry point of the group, keeping the first of a name."""
+    """Load the built-ins, then every entry point of the group, keeping the first of a name;
+    last, the design card's systems not built yet (`adapters.coming`), under names still free."""
     entry_points = (*BUILTIN_ENTRY_POINTS, *metadata.entry_points(group=ENTRY_POINT_GROUP))
     specs: dict[str, AdapterSpec] = {}
     problems: list[str] = []
@@ -61,6 +67,8 @@ def load_registry() -> Registry:
                     f"entry point {entry_point.name!r}: adapter {spec.name!r} is already "
                     f"registered; left out"
                 )
+    for spec in COMING:
+        specs.setdefault(spec.name, spec)
     return Registry(tuple(specs.values()), tuple(problems))
 
 

@@ -67,7 +67,5 @@ async def open_services(
         vault = open_vault(settings)
         await check_keys(store, vault)
         registry = default_registry() if registry is None else registry
-        integrations = IntegrationService(
-            store, vault, lambda: {spec.name for spec in registry.catalog()}
-        )
+        integrations = IntegrationService(store, vault, registry.available)
         yield Services(settings, store, vault, integrations, registry)

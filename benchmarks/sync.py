@@ -226,8 +226,7 @@ class Harness:
 def watched(services: Services) -> tuple[Services, WatchedStore]:
     store = WatchedStore(services.store)
     typed = cast(Store, store)
-    names = {spec.name for spec in services.registry.catalog()}
-    integrations = IntegrationService(typed, services.vault, lambda: names)
+    integrations = IntegrationService(typed, services.vault, services.registry.available)
     return replace(services, store=typed, integrations=integrations), store
 
 

@@ -234,7 +234,7 @@ def counted(services: Services) -> tuple[Services, Callable[[], bool]]:
     typed = cast(Store, store)
     registry = services.registry
     integrations = IntegrationService(
-        typed, services.vault, lambda: {spec.name for spec in registry.catalog()}
+        typed, services.vault, registry.available
     )
 
     def busy() -> bool:

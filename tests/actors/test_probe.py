@@ -19,7 +19,7 @@ def _probe(store: Store, peer: FakePeer) -> Probe:
     integrations = IntegrationService(
         store,
         Vault(parse_keyring(generate_key())),
-        lambda: {spec.name for spec in registry.catalog()},
+        registry.available,
     )
     return Probe(integrations, registry)
 

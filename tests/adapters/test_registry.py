@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import cast
 
 import pytest
 
@@ -18,6 +20,8 @@ from adapters import (
     get,
     load_registry,
 )
+from adapters._registry import Registry
+from adapters.coming import COMING
 from adapters.demo import SPEC as DEMO
 from adapters.demo import DemoAdapter
 from config import IntegrationType
@@ -69,14 +73,41 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[importlib.metada
     default_registry.cache_clear()
 
 
+def _built(registry: Registry) -> list[str]:
+    """The names in the catalog that are not the design card's placeholders."""
+    return [spec.name for spec in registry.catalog() if spec not in COMING]
+
+
 def test_registry_builtin_demo_listed(installed: list[importlib.metadata.EntryPoint]) -> None:
-    assert catalog() == (DEMO,)
+    assert catalog() == (DEMO, *COMING)
     assert get("demo") is DEMO
 
 
 def test_registry_unknown_name_lists_known(installed: list[importlib.metadata.EntryPoint]) -> None:
-    with pytest.raises(ConfigError, match=r"unknown adapter 'xentral'; known adapters: demo"):
-        get("xentral")
+    with pytest.raises(ConfigError, match=r"unknown adapter 'nosuch'; known adapters: .*demo"):
+        get("nosuch")
+
+
+def test_registry_lists_the_design_cards_systems_as_coming(
+    installed: list[importlib.metadata.EntryPoint],
+) -> None:
+    registry = load_registry()
+    coming = {s.name for s in registry.catalog() if s.status is AdapterStatus.COMING}
+    assert {"xentral", "imap", "caldav", "google-calendar", "outlook", "monday"} <= coming
+    assert {"klenty", "salesforce", "phone"} <= coming
+    assert registry.available() == frozenset({"demo"})
+    with pytest.raises(ConfigError, match="coming"):
+        registry.get("imap").factory(DEMO_CONTEXT)
+
+
+def test_registry_real_adapter_replaces_the_coming_entry(
+    installed: list[importlib.metadata.EntryPoint],
+) -> None:
+    installed.append(_entry_point("imap", "REAL_IMAP"))
+    registry = load_registry()
+    assert registry.get("imap") is REAL_IMAP
+    assert [s.name for s in registry.catalog()].count("imap") == 1
+    assert registry.problems == ()
 
 
 def test_registry_entry_point_spec_discovered(
@@ -84,7 +115,7 @@ def test_registry_entry_point_spec_discovered(
 ) -> None:
     installed.append(_entry_point("plugin", "PLUGIN"))
     registry = load_registry()
-    assert [spec.name for spec in registry.catalog()] == ["demo", "plugin"]
+    assert _built(registry) == ["demo", "plugin"]
     assert registry.get("plugin") is PLUGIN
     assert registry.problems == ()
 
@@ -93,7 +124,7 @@ def test_registry_entry_point_callable_returning_several(
     installed: list[importlib.metadata.EntryPoint],
 ) -> None:
     installed.append(_entry_point("pair", "several"))
-    assert [spec.name for spec in load_registry().catalog()] == ["demo", "alpha", "beta"]
+    assert _built(load_registry()) == ["demo", "alpha", "beta"]
 
 
 def test_registry_broken_plugins_left_out_with_reasons(
@@ -107,7 +138,7 @@ def test_registry_broken_plugins_left_out_with_reasons(
         _entry_point("again", "PLUGIN"),
     ]
     registry = load_registry()
-    assert [spec.name for spec in registry.catalog()] == ["demo", "plugin"]
+    assert _built(registry) == ["demo", "plugin"]
     assert len(registry.problems) == 2
     assert registry.problems[0].startswith("entry point 'missing': ModuleNotFoundError")
     assert "expected an AdapterSpec" in registry.problems[1]
@@ -125,3 +156,5 @@ def test_registry_duplicate_name_from_other_spec_reported(
 
 
 IMPOSTOR = _spec("plugin")
+REAL_IMAP = replace(_spec("imap"), status=AdapterStatus.AVAILABLE)
+DEMO_CONTEXT = cast(AdapterContext, None)  # the coming factories refuse before looking at it
