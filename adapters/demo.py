@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from adapters._contract import Adapter, AdapterContext, AdapterSpec
 from adapters._demo_world import ENTITIES, World, WorldCache, WorldParams
-from adapters._errors import ConfigError
+from adapters._errors import ConfigError, PermanentError
 from adapters._values import (
     Batch,
     ConnectionInfo,
@@ -34,6 +34,9 @@ from adapters._values import (
     SourceRecord,
     SyncKind,
     SyncRequest,
+    WebhookEvent,
+    WebhookRequest,
+    WebhookResult,
 )
 from config import IntegrationType, describe_validation_error
 from runtime import sleep
@@ -172,6 +175,52 @@ class DemoAdapter(Adapter):
             for batch in paginate(entity, records, start, request.kind, self.settings.page_size):
                 await sleep(self.context.clock, self.settings.page_delay)
                 yield batch
+
+    async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """A JSON body of customers and invoices becomes their records (`DemoWebhook`)."""
+        return webhook_result(request.body)
+
+
+class DemoWebhook(BaseModel):
+    """What the demo's webhook carries (JSON): records of either entity, each an object with
+    an `id` (its external id), ids that were deleted, and optionally an event's name, e.g.
+    `{"event": "customer.updated", "customers": [{"id": "K10001", "name": "…"}],
+    "deleted": {"invoices": ["R-1"]}}`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str | None = Field(None, max_length=200, description="The event's id (as Stripe sends).")
+    event: str | None = Field(None, min_length=1, max_length=200)
+    customers: tuple[dict[str, pydantic.JsonValue], ...] = Field((), max_length=10_000)
+    invoices: tuple[dict[str, pydantic.JsonValue], ...] = Field((), max_length=10_000)
+    deleted: dict[Literal["customers", "invoices"], tuple[str, ...]] = Field(default_factory=dict)
+
+
+def webhook_result(body: bytes) -> WebhookResult:
+    """The records and event a demo webhook body carries; `PermanentError` (naming the
+    fields, never their values) if it is not one: sending it again would not help."""
+    try:
+        parsed = DemoWebhook.model_validate_json(body)
+    except pydantic.ValidationError as error:
+        fields = ", ".join(p.field or "(body)" for p in describe_validation_error(error))
+        raise PermanentError(f"demo webhook body is not valid (bad fields: {fields})") from None
+    deleted = {str(entity): keys for entity, keys in parsed.deleted.items()}
+    records = {
+        entity: (
+            *(_webhook_record(entity, item) for item in getattr(parsed, entity)),
+            *(SourceRecord(key, {}, deleted=True) for key in deleted.get(entity, ())),
+        )
+        for entity in ENTITIES
+    }
+    events = () if parsed.event is None else (WebhookEvent(parsed.event),)
+    return WebhookResult({k: v for k, v in records.items() if v}, events)
+
+
+def _webhook_record(entity: str, item: dict[str, pydantic.JsonValue]) -> SourceRecord:
+    key = item.get("id")
+    if isinstance(key, bool) or not isinstance(key, str | int) or key == "":
+        raise PermanentError(f"demo webhook: every one of {entity} needs an id (text or number)")
+    return SourceRecord(str(key), item)
 
 
 def _settings(context: AdapterContext) -> DemoSettings:

@@ -18,6 +18,9 @@ from actors._hub import Hub
 from actors._integrations import IntegrationService
 from actors._messages import STALL_TIMEOUT, TRACER_NAME, IntegrationDeps
 from actors._retention import RetentionActor, RetentionPolicy
+from actors._webhook_inbox import WebhookInbox
+from actors._webhook_policy import WebhookOptions
+from actors._webhook_service import WebhookService, start_webhooks
 from api._services import Services
 from runtime import (
     SYSTEM_CLOCK,
@@ -35,6 +38,7 @@ from runtime.store import utc_now
 
 RELAY_BATCH = 500  # events a relay round reads and pipelines (a sync's backlog drains faster)
 ROOT_OPTIONS = SupervisorOptions(name="hub", on_intensity=OnIntensity.PARK)
+WEBHOOK_OPTIONS = WebhookOptions()  # retries, leases, group commit (tests pass their own)
 
 DEMO_INTEGRATION = {
     "id": "demo",
@@ -54,6 +58,7 @@ class RunningHub:
     relay: OutboxRelay
     root: Supervisor
     hub: Hub
+    webhooks: WebhookService
 
 
 async def ensure_demo(integrations: IntegrationService) -> None:
@@ -72,10 +77,12 @@ async def running_hub(
     stall_timeout: float = STALL_TIMEOUT,
     tracer_provider: TracerProvider | None = None,
     now: Callable[[], datetime] = utc_now,
+    webhooks: WebhookOptions = WEBHOOK_OPTIONS,
 ) -> AsyncIterator[RunningHub]:
     """Everything under one root supervisor; `clock`, `root_options`, `stall_timeout` and
     `now` (the wall clock the schedule is planned on) are for tests."""
     settings = services.settings
+    inbox = WebhookInbox(webhooks)
     bus = await open_bus(settings.nats_url, clock=clock)
     try:
         relay = OutboxRelay(
@@ -96,6 +103,7 @@ async def running_hub(
             schedule_jitter=float(settings.schedule_jitter_seconds),
             stall_timeout=stall_timeout,
             tracer=trace.get_tracer(TRACER_NAME, tracer_provider=tracer_provider),
+            webhooks=inbox,
         )
         hubs: list[Hub] = []
 
@@ -117,6 +125,9 @@ async def running_hub(
             hub = Hub(root, deps)
             hubs.append(hub)
             await hub.start()
-            yield RunningHub(services, bus, relay, root, hub)
+            inbound = await start_webhooks(
+                root, services.store, services.integrations, hub.refs.get, inbox=inbox, now=now
+            )
+            yield RunningHub(services, bus, relay, root, hub, inbound)
     finally:
         await bus.close()

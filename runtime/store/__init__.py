@@ -32,6 +32,9 @@ from runtime.store._model import (
     TrimResult,
     WebhookDelivery,
     WebhookIn,
+    WebhookOutcome,
+    WebhookRecords,
+    WebhookSettled,
     WebhookStatus,
 )
 from runtime.store._open import SQLITE_FILE_NAME, open_store
@@ -71,6 +74,9 @@ __all__ = [
     "TrimResult",
     "WebhookDelivery",
     "WebhookIn",
+    "WebhookOutcome",
+    "WebhookRecords",
+    "WebhookSettled",
     "WebhookStatus",
     "canonical_json",
     "open_store",

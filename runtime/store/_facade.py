@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from runtime.store import _params, _record_events
+from runtime.store._facade_webhooks import WebhookFacade
 from runtime.store._model import (
     AuditIn,
     AuditRow,
@@ -48,12 +49,14 @@ T = TypeVar("T")
 Now = Callable[[], datetime]
 
 
-class StoreFacade:
-    """`Store`'s public methods, written once over the hooks each backend sets."""
+class StoreFacade(WebhookFacade):
+    """`Store`'s public methods, written once over the hooks each backend sets (the webhook
+    ones in `WebhookFacade`)."""
 
     _admin: ModuleType
     _records: ModuleType
     _outbox: ModuleType
+    _webhooks: ModuleType
     _now: Now
 
     async def _call(self, operation: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -302,6 +305,9 @@ class StoreFacade:
     async def events_after(self, seq: int | None, limit: int) -> list[EventRow]:
         return await self._call(self._outbox.events_after, seq, _limit(limit))
 
+    async def event_seq(self, event_id: str) -> int | None:
+        return await self._call(self._outbox.event_seq, text(event_id, "event id"))
+
     async def recent_events(self, limit: int, integration_id: str | None = None) -> list[EventRow]:
         return await self._call(self._outbox.recent_events, _limit(limit), integration_id)
 
@@ -314,10 +320,17 @@ class StoreFacade:
         return await self._call(self._outbox.pending_webhook_deliveries, _limit(limit))
 
     async def mark_webhook_delivery(
-        self, delivery_id: str, status: WebhookStatus, error: str | None, attempts: int
+        self,
+        delivery_id: str,
+        status: WebhookStatus,
+        error: str | None,
+        attempts: int,
+        *,
+        next_attempt_at: datetime | None = None,
     ) -> None:
         status = WebhookStatus(status)
         done = status in {WebhookStatus.PROCESSED, WebhookStatus.DEAD}
+        due = None if next_attempt_at is None else self._time(next_attempt_at, "next attempt")
         await self._call(
             self._outbox.mark_webhook_delivery,
             delivery_id=delivery_id,
@@ -325,6 +338,7 @@ class StoreFacade:
             error=None if error is None else text(error, "webhook error"),
             attempts=attempts,
             processed_at=self._stamp() if done else None,
+            next_attempt_at=None if done else (due or self._stamp()),
         )
 
     async def append_audit(self, audit: AuditIn) -> None:

@@ -39,6 +39,8 @@ from runtime.store._model import (
     TrimResult,
     WebhookDelivery,
     WebhookIn,
+    WebhookOutcome,
+    WebhookSettled,
     WebhookStatus,
 )
 from runtime.vault import SealedValue
@@ -227,6 +229,11 @@ class Store(Protocol):
         """Events with a larger `seq` (all, from the first, if None), in `seq` order."""
         ...
 
+    async def event_seq(self, event_id: str) -> int | None:
+        """The `seq` of the event with this id (to resume after it); None if there is none
+        (never stored, or trimmed by retention)."""
+        ...
+
     async def recent_events(self, limit: int, integration_id: str | None = None) -> list[EventRow]:
         """Newest first."""
         ...
@@ -240,9 +247,63 @@ class Store(Protocol):
         ...
 
     async def mark_webhook_delivery(
-        self, delivery_id: str, status: WebhookStatus, error: str | None, attempts: int
+        self,
+        delivery_id: str,
+        status: WebhookStatus,
+        error: str | None,
+        attempts: int,
+        *,
+        next_attempt_at: datetime | None = None,
     ) -> None:
-        """Record an attempt's outcome; `delivery_id` is the store's id of the delivery."""
+        """Record an attempt's outcome; `delivery_id` is the store's id of the delivery. A
+        received or failed one is due again at `next_attempt_at` (None: now)."""
+        ...
+
+    async def save_webhook_deliveries(self, deliveries: Sequence[WebhookIn]) -> list[bool]:
+        """Persist many in one transaction (group commit): per delivery, False if its delivery
+        id was seen before, or earlier in the same batch. `NotFound` (nothing saved) if one
+        names an integration that does not exist."""
+        ...
+
+    async def get_webhook_delivery(self, integration_id: str, delivery_id: str) -> WebhookDelivery:
+        """By the sender's delivery id; `NotFound` if there is none."""
+        ...
+
+    async def list_webhook_deliveries(
+        self,
+        integration_id: str,
+        *,
+        status: WebhookStatus | None = None,
+        limit: int,
+        before: str | None = None,
+    ) -> Page[WebhookDelivery]:
+        """Newest first (in the order received); `before` is the previous page's cursor."""
+        ...
+
+    async def requeue_webhook_delivery(
+        self, integration_id: str, delivery_id: str, *, due_at: datetime | None = None
+    ) -> WebhookDelivery:
+        """Replay: back to RECEIVED with no attempts, due at `due_at` (None: now), whatever
+        its status was. `NotFound` if there is none; `Conflict` if retention dropped its
+        payload."""
+        ...
+
+    async def claim_webhook_deliveries(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> list[WebhookDelivery]:
+        """Received or failed deliveries due by `now` (oldest first), each made due again only
+        at `lease_until`: a claim that lapses by itself if its attempt never settles."""
+        ...
+
+    async def settle_webhook_deliveries(
+        self, outcomes: Sequence[WebhookOutcome], *, record_events: RecordEvents | None = None
+    ) -> WebhookSettled:
+        """Store attempts' outcomes in one transaction: each delivery's status, and, for the
+        processed ones, their records (upserted by content hash, or deleted; per entity the
+        last outcome naming an id wins) and events. With `record_events`, each record written
+        or deleted gets its `record_changed` event, before the outcomes' own. A delivery that
+        is no longer received or failed (settled by another attempt) is left alone, and its
+        outcome writes nothing."""
         ...
 
     async def append_audit(self, audit: AuditIn) -> None: ...

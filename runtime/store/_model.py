@@ -205,11 +205,16 @@ class LogRow:
 
 @dataclass(frozen=True, slots=True)
 class WebhookIn:
+    """A delivery to persist; `delivery_id` is the sender's id (it deduplicates), `id` ours.
+    `due_at`: when a retry scan may take it up if it is still unprocessed then (None: at
+    once), so that the scan leaves alone a delivery that was just handed to its actor."""
+
     id: str
     integration_id: str
     delivery_id: str
     headers: Mapping[str, str]
     body: bytes
+    due_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +231,46 @@ class WebhookDelivery:
     attempts: int
     last_error: str | None
     processed_at: datetime | None
+    next_attempt_at: datetime | None = None  # received or failed: when it is (re)tried
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecords:
+    """What one delivery says of one entity: records to upsert and external ids deleted."""
+
+    entity: str
+    upserts: tuple[RecordIn, ...] = ()
+    deletes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """How an attempt at a delivery ended, to be stored by `settle_webhook_deliveries`.
+
+    PROCESSED carries the records and events the delivery produced; FAILED carries the error
+    and when to try again (`next_attempt_at`, None: at once); DEAD carries the last error.
+    `attempts` counts this attempt."""
+
+    id: str
+    integration_id: str
+    status: WebhookStatus
+    attempts: int
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    records: tuple[WebhookRecords, ...] = ()
+    events: tuple[EventIn, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettled:
+    """What `settle_webhook_deliveries` stored: the ids it settled (a delivery another attempt
+    had settled already is left alone) and the records their outcomes wrote."""
+
+    settled: tuple[str, ...]
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,6 +134,7 @@ def webhook(delivery: WebhookIn, now: datetime, time: TimeEncoder) -> Params:
         time(now, "webhook received time"),
         headers_json(delivery.headers),
         bytes(delivery.body),
+        time(now if delivery.due_at is None else delivery.due_at, "webhook due time"),
     )
 
 

@@ -21,6 +21,7 @@ from runtime.store import _postgres_admin as admin
 from runtime.store import _postgres_outbox as outbox
 from runtime.store import _postgres_records as records_ops
 from runtime.store import _postgres_sql as sql
+from runtime.store import _postgres_webhooks as webhooks
 from runtime.store._batch import Prepared
 from runtime.store._errors import StoreError, postgres_errors
 from runtime.store._facade import StoreFacade
@@ -59,6 +60,7 @@ class PostgresStore(StoreFacade):
     _admin = admin
     _records = records_ops
     _outbox = outbox
+    _webhooks = webhooks
 
     def __init__(self, pool: Pool, now: Now) -> None:
         self._pool: Pool | None = pool

@@ -57,6 +57,11 @@ async def events_after(connection: Connection, seq: int | None, limit: int) -> l
     return [rows.event(row, POSTGRES) for row in found]
 
 
+async def event_seq(connection: Connection, event_id: str) -> int | None:
+    found = await connection.fetchval(sql.EVENT_SEQ, event_id)
+    return None if found is None else int(found)
+
+
 async def recent_events(
     connection: Connection, limit: int, integration_id: str | None
 ) -> list[EventRow]:
@@ -85,9 +90,10 @@ async def mark_webhook_delivery(
     error: str | None,
     attempts: int,
     processed_at: datetime | None,
+    next_attempt_at: datetime | None,
 ) -> None:
     status_tag = await connection.execute(
-        sql.MARK_WEBHOOK, delivery_id, status, error, attempts, processed_at
+        sql.MARK_WEBHOOK, delivery_id, status, error, attempts, processed_at, next_attempt_at
     )
     if affected(status_tag) == 0:
         raise NotFound(f"no webhook delivery {delivery_id!r}")

@@ -364,6 +364,8 @@ UPDATE events SET sent_at = $2 WHERE id = ANY($1::text[]) AND sent_at IS NULL"""
 
 EVENTS_AFTER = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
 
+EVENT_SEQ = "SELECT seq FROM events WHERE id = $1"
+
 RECENT_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq DESC LIMIT $1"
 
 RECENT_EVENTS_OF = f"""
@@ -371,8 +373,8 @@ SELECT {EVENT_COLUMNS} FROM events WHERE integration_id = $1 ORDER BY seq DESC L
 
 INSERT_WEBHOOK = """
 INSERT INTO webhook_deliveries
-    (id, integration_id, delivery_id, received_at, headers, body, status)
-VALUES ($1, $2, $3, $4, $5, $6, 'received')
+    (id, integration_id, delivery_id, received_at, headers, body, next_attempt_at, status)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'received')
 ON CONFLICT (integration_id, delivery_id) DO NOTHING"""
 
 PENDING_WEBHOOKS = f"""
@@ -380,7 +382,8 @@ SELECT {WEBHOOK_COLUMNS} FROM webhook_deliveries
 WHERE status IN ('received', 'failed') ORDER BY received_at, id LIMIT $1"""
 
 MARK_WEBHOOK = """
-UPDATE webhook_deliveries SET status = $2, last_error = $3, attempts = $4, processed_at = $5
+UPDATE webhook_deliveries SET status = $2, last_error = $3, attempts = $4, processed_at = $5,
+    next_attempt_at = $6
 WHERE id = $1"""
 
 TRIM_LOGS = "DELETE FROM integration_logs WHERE created_at < $1"

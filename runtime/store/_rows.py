@@ -43,7 +43,7 @@ EVENT_COLUMNS = "seq, id, integration_id, type, source, time, data, traceparent,
 LOG_COLUMNS = "id, integration_id, level, event_type, message, details, duration_ms, created_at"
 WEBHOOK_COLUMNS = (
     "id, integration_id, delivery_id, received_at, headers, body, status, attempts,"
-    " last_error, processed_at"
+    " last_error, processed_at, next_attempt_at"
 )
 AUDIT_COLUMNS = "id, at, actor, action, target, details"
 
@@ -155,6 +155,7 @@ def webhook(row: Row, d: Decoder) -> WebhookDelivery:
         attempts=row[7],
         last_error=row[8],
         processed_at=d.optional_time(row[9]),
+        next_attempt_at=d.optional_time(row[10]),
     )
 
 

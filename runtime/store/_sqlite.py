@@ -26,6 +26,7 @@ from runtime.store import _sqlite_admin as admin
 from runtime.store import _sqlite_outbox as outbox
 from runtime.store import _sqlite_records as records_ops
 from runtime.store import _sqlite_sql as sql
+from runtime.store import _sqlite_webhooks as webhooks
 from runtime.store._errors import StoreError, sqlite_errors
 from runtime.store._facade import StoreFacade
 from runtime.store._model import (
@@ -70,6 +71,7 @@ class SqliteStore(StoreFacade):
     _admin = admin
     _records = records_ops
     _outbox = outbox
+    _webhooks = webhooks
 
     def __init__(self, connection: sqlite3.Connection, limiter: anyio.CapacityLimiter, now: Now):
         self._connection: sqlite3.Connection | None = connection

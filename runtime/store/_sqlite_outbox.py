@@ -57,6 +57,11 @@ def events_after(connection: Connection, seq: int | None, limit: int) -> list[Ev
     return [rows.event(row, SQLITE) for row in found]
 
 
+def event_seq(connection: Connection, event_id: str) -> int | None:
+    row = connection.execute(sql.EVENT_SEQ, (event_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def recent_events(connection: Connection, limit: int, integration_id: str | None) -> list[EventRow]:
     found = (
         connection.execute(sql.RECENT_EVENTS, (limit,))
@@ -84,10 +89,11 @@ def mark_webhook_delivery(
     error: str | None,
     attempts: int,
     processed_at: str | None,
+    next_attempt_at: str | None,
 ) -> None:
     with transaction(connection):
         changed = connection.execute(
-            sql.MARK_WEBHOOK, (delivery_id, status, error, attempts, processed_at)
+            sql.MARK_WEBHOOK, (delivery_id, status, error, attempts, processed_at, next_attempt_at)
         ).rowcount
         if changed == 0:
             raise NotFound(f"no webhook delivery {delivery_id!r}")

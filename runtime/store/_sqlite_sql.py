@@ -250,6 +250,8 @@ MARK_EVENT_SENT = "UPDATE events SET sent_at = ?2 WHERE id = ?1 AND sent_at IS N
 
 EVENTS_AFTER = f"SELECT {EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
 
+EVENT_SEQ = "SELECT seq FROM events WHERE id = ?"
+
 RECENT_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events ORDER BY seq DESC LIMIT ?"
 
 RECENT_EVENTS_OF = f"""
@@ -257,8 +259,8 @@ SELECT {EVENT_COLUMNS} FROM events WHERE integration_id = ? ORDER BY seq DESC LI
 
 INSERT_WEBHOOK = """
 INSERT INTO webhook_deliveries
-    (id, integration_id, delivery_id, received_at, headers, body, status)
-VALUES (?, ?, ?, ?, ?, ?, 'received')
+    (id, integration_id, delivery_id, received_at, headers, body, next_attempt_at, status)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'received')
 ON CONFLICT (integration_id, delivery_id) DO NOTHING"""
 
 PENDING_WEBHOOKS = f"""
@@ -266,7 +268,8 @@ SELECT {WEBHOOK_COLUMNS} FROM webhook_deliveries
 WHERE status IN ('received', 'failed') ORDER BY received_at, id LIMIT ?"""
 
 MARK_WEBHOOK = """
-UPDATE webhook_deliveries SET status = ?2, last_error = ?3, attempts = ?4, processed_at = ?5
+UPDATE webhook_deliveries SET status = ?2, last_error = ?3, attempts = ?4, processed_at = ?5,
+    next_attempt_at = ?6
 WHERE id = ?1"""
 
 TRIM_LOGS = "DELETE FROM integration_logs WHERE created_at < ?"
