@@ -20,6 +20,7 @@ from actors._messages import (
     GetSync,
     IntegrationDeps,
     SyncNow,
+    SyncReply,
     SyncState,
     TestConnection,
     TestResult,
@@ -33,6 +34,7 @@ from runtime import (
     Lifecycle,
     Supervisor,
     describe,
+    move_on_after,
 )
 from runtime.bus import EventName
 
@@ -40,6 +42,7 @@ log = logging.getLogger("actors.hub")
 
 CHILD_PREFIX = "integration:"
 PARKED = "parked"
+FIRST_ATTEMPT_TIMEOUT = 15.0  # seconds a restart waits for the new incarnation's first start
 
 
 def child_id(integration_id: str) -> str:
@@ -82,6 +85,7 @@ class Hub:
         self.deps = deps
         self.refs: dict[str, ActorRef[object]] = {}
         self._reporter: ActorRef[_Report] | None = None
+        self._starting: dict[str, list[anyio.Event]] = {}  # restarts awaiting a first attempt
 
     async def start(self) -> None:
         """Runs left running by a previous process are interrupted (and resume); then an
@@ -94,8 +98,13 @@ class Hub:
 
     def on_change(self, change: ChildChange) -> None:
         """The root supervisor's hook."""
-        if self._reporter is not None and change.child.startswith(CHILD_PREFIX):
+        if not change.child.startswith(CHILD_PREFIX):
+            return
+        if self._reporter is not None:
             self._reporter.tell_nowait(_Report(change))
+        if change.old is Lifecycle.STARTING and change.new is not Lifecycle.STOPPING:
+            for waiter in self._starting.pop(change.child.removeprefix(CHILD_PREFIX), []):
+                waiter.set()  # started, or failed its first start: either way, attempted
 
     async def add(self, integration_id: str) -> None:
         ref = await self.root.spawn(
@@ -119,8 +128,21 @@ class Hub:
             await self.add(integration_id)
 
     async def _restart(self, integration_id: str) -> None:
-        """Restart now, without backoff (a parked child starts at once, not after cool-down)."""
-        await self.root.restart_child(child_id(integration_id))
+        """Restart now, without backoff (a parked child starts at once, not after cool-down);
+        returns once the new incarnation has tried to start (as `add` does), so its status
+        says how that went, or after `FIRST_ATTEMPT_TIMEOUT`."""
+        attempted = anyio.Event()
+        self._starting.setdefault(integration_id, []).append(attempted)
+        try:
+            await self.root.restart_child(child_id(integration_id))
+            with move_on_after(self.deps.clock, FIRST_ATTEMPT_TIMEOUT):
+                await attempted.wait()
+        finally:
+            waiting = self._starting.get(integration_id, [])
+            if attempted in waiting:
+                waiting.remove(attempted)
+                if not waiting:
+                    del self._starting[integration_id]
 
     async def reconnect(self, integration_id: str) -> None:
         """Start the integration over, now (after fixing credentials): no backoff."""
@@ -133,7 +155,16 @@ class Hub:
             raise KeyError(f"integration {integration_id!r} is not running") from None
 
     async def sync_now(self, integration_id: str, kind: SyncKind = SyncKind.FULL) -> bool:
+        """Start a sync; whether this call started it."""
+        return (await self.start_sync(integration_id, kind)).started
+
+    async def start_sync(self, integration_id: str, kind: SyncKind = SyncKind.FULL) -> SyncReply:
+        """Start a sync; the reply names the run begun (or why none was)."""
         return await self._ref(integration_id).ask(SyncNow(kind))
+
+    def is_running(self, integration_id: str) -> bool:
+        """Whether the integration has an actor (it may still be restarting or parked)."""
+        return integration_id in self.refs
 
     async def sync_state(self, integration_id: str) -> SyncState:
         return await self._ref(integration_id).ask(GetSync())
