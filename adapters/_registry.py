@@ -1,10 +1,11 @@
 """Finding adapters: the built-in ones and those plugins announce through entry points.
 
 A plugin package adds an adapter by declaring an entry point in the group
-`integration_hub.adapters` that loads an `AdapterSpec`, or a callable returning one or several.
-The built-ins are declared the same way, in code, and loaded by the same function. A plugin
-that fails to load or clashes with a known name never takes the hub down: it is left out, and
-the reason is kept in `Registry.problems` for the API to show.
+`integration_hub.adapters` that loads an `AdapterSpec`, or a callable returning one or several,
+or names a REST template file inside a package (`name = "package:file.yaml"`), so a plugin
+can be a single YAML file. The built-ins are declared the same way, in code, and loaded by
+the same function. A plugin that fails to load or clashes with a known name never takes the
+hub down: it is left out, and the reason is kept in `Registry.problems` for the API to show.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib import metadata
 from adapters._contract import AdapterSpec, AdapterStatus
 from adapters._errors import ConfigError
 from adapters.coming import COMING
+from adapters.templates import is_template_reference, packaged_template_spec
 from runtime import describe
 
 ENTRY_POINT_GROUP = "integration_hub.adapters"
@@ -54,7 +56,7 @@ def load_registry() -> Registry:
     problems: list[str] = []
     for entry_point in entry_points:
         try:
-            loaded = _specs_of(entry_point.load())
+            loaded = _specs_of(_load(entry_point))
         except Exception as error:
             problems.append(f"entry point {entry_point.name!r}: {describe(error)}")
             continue
@@ -84,6 +86,13 @@ def catalog() -> tuple[AdapterSpec, ...]:
 
 def get(name: str) -> AdapterSpec:
     return default_registry().get(name)
+
+
+def _load(entry_point: metadata.EntryPoint) -> object:
+    """What the entry point names: a Python object, or the spec of a packaged template file."""
+    if is_template_reference(entry_point.attr):
+        return packaged_template_spec(entry_point.module, entry_point.attr)
+    return entry_point.load()
 
 
 def _specs_of(value: object) -> tuple[AdapterSpec, ...]:
