@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, aclosing
 from datetime import datetime
 from typing import Any
 
@@ -28,20 +28,27 @@ from actors._messages import (
     GetSync,
     IntegrationDeps,
     Message,
+    PeerChanged,
+    RunRef,
     Scheduled,
     StallCheck,
     SyncNow,
+    SyncRefusal,
+    SyncReply,
     SyncState,
     TestConnection,
     TestResult,
 )
 from actors._schedule import delay_until, plan_next
-from actors._sync import Progress, begin, run_entity, summary
+from actors._sync import Progress, Start, begin, run_entity, summary
+from actors._webhook_inbox import WebhooksWaiting
+from actors._webhook_processing import WebhookWork, process_deliveries
 from adapters import (
     Action,
     Adapter,
     AdapterContext,
     HttpClient,
+    IntegrationError,
     RetryPolicy,
     SyncKind,
     classify,
@@ -67,6 +74,7 @@ log = logging.getLogger("actors.integration")
 
 ACTIVE, ERROR = "active", "error"
 UNLIMITED = RateLimit(rate=1000.0, period=1.0, burst=1000)
+PEER_RETRY = 1.0  # seconds before a change the watch saw mid-sync is looked at again
 
 
 class IntegrationActor(Actor[Message]):
@@ -83,6 +91,7 @@ class IntegrationActor(Actor[Message]):
         self.stalled = False
         self.health: HealthLoop | None = None
         self.planned_at: datetime | None = None  # the next scheduled sync, as stored
+        self.peer_changed: SyncKind | None = None  # seen by the watch while a sync ran
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -126,6 +135,7 @@ class IntegrationActor(Actor[Message]):
         self.connected = True
         await self._status(ACTIVE, EventName.CONNECTED, {"peer": info.peer})
         self._start_health()
+        self.context.start_soon(self._watch, name=f"{self.id}/watch")
         self.context.timers.start_periodic("stall", self.deps.stall_timeout / 4, StallCheck())
         catch_up = await self._resume_schedule()
         if catch_up or await self._has_unfinished_runs() or await self._never_synced():
@@ -166,7 +176,7 @@ class IntegrationActor(Actor[Message]):
     async def receive(self, message: Message) -> object:
         match message:
             case SyncNow(kind):
-                return self._start_sync(kind)
+                return await self._sync_now(kind)
             case Scheduled():
                 await self._plan_schedule(after=self.planned_at)
                 self._start_sync(SyncKind.FULL)
@@ -176,6 +186,10 @@ class IntegrationActor(Actor[Message]):
                 return self._sync_state()
             case StallCheck():
                 self._check_stall()
+            case PeerChanged(kind):
+                self._peer_changed(kind)
+            case WebhooksWaiting():
+                await self._process_webhooks()
         return None
 
     async def _test(self) -> TestResult:
@@ -194,35 +208,78 @@ class IntegrationActor(Actor[Message]):
         running = self.sync_scope is not None
         return SyncState(running, p.entity, p.batches, p.added, p.updated, p.unchanged)
 
+    # -- webhooks -------------------------------------------------------------------------
+
+    async def _process_webhooks(self) -> None:
+        """The deliveries waiting in the inbox, one batch per doorbell, through the adapter
+        into the store (see _webhook_processing). Without an adapter (it failed to build)
+        they are left to the retry scan."""
+        inbox = self.deps.webhooks
+        if self.adapter is None or self.config is None:
+            inbox.drop(self.id)
+            return
+        deliveries = inbox.take(self.id)
+        if deliveries:
+            work = WebhookWork(
+                self.id,
+                self.adapter,
+                self.config.field_mapping,
+                self.deps.store,
+                inbox.options,
+                self.deps.now,
+                self._record_events,
+            )
+            with self._span("webhook", {"webhook.deliveries": len(deliveries)}) as span:
+                settled = await process_deliveries(work, deliveries)
+                span.set_attribute("webhook.settled", len(settled.settled))
+            if settled.settled:
+                self.deps.notify()
+        inbox.ring(self.id, self.context.ref)  # more arrived meanwhile: after what else waits
+
     # -- syncing --------------------------------------------------------------------------
 
-    def _start_sync(self, kind: SyncKind) -> bool:
+    async def _sync_now(self, kind: SyncKind) -> SyncReply:
+        """A manual sync: the first entity's run is begun before the reply, so the caller
+        learns its id (the API answers with it)."""
+        entities = self._entities()
+        if self.sync_scope is not None:
+            return SyncReply(entities=entities, refused=SyncRefusal.ALREADY_RUNNING)
+        if not self.connected:
+            return SyncReply(entities=entities, refused=SyncRefusal.NOT_CONNECTED)
+        first = await begin(self.deps.store, self.id, entities[0], kind) if entities else None
+        self._start_sync(kind, first)
+        runs = () if first is None else (RunRef(first.run.id, first.run.entity),)
+        return SyncReply(runs=runs, entities=entities)
+
+    def _start_sync(self, kind: SyncKind, first: Start | None = None) -> bool:
         if self.sync_scope is not None or not self.connected:
             return False
         self.sync_scope = anyio.CancelScope()
         self.progress = Progress(last_progress=self.deps.clock.now())
         self.stalled = False
-        self.context.start_soon(lambda: self._sync(kind), name=f"{self.id}/sync")
+        self.context.start_soon(lambda: self._sync(kind, first), name=f"{self.id}/sync")
         return True
 
-    async def _sync(self, kind: SyncKind) -> None:
+    async def _sync(self, kind: SyncKind, first: Start | None) -> None:
+        """`first`: the first entity's run, begun already (a manual sync)."""
         assert self.config is not None
         assert self.sync_scope is not None
         try:
             with self.sync_scope:
                 for entity in self._entities():
-                    if not await self._sync_entity(entity, kind):
+                    begun, first = first, None
+                    if not await self._sync_entity(entity, kind, begun):
                         return
         finally:
             self.sync_scope = None
 
-    async def _sync_entity(self, entity: str, kind: SyncKind) -> bool:
+    async def _sync_entity(self, entity: str, kind: SyncKind, begun: Start | None) -> bool:
         """One entity in a span of its own; False when the sync must stop here."""
         p = self.progress
         before = (p.added, p.updated, p.unchanged)
         with self._span(f"sync {entity}", {"sync.entity": entity, "sync.kind": kind.value}) as span:
             try:
-                return await self._sync_entity_traced(entity, kind, span)
+                return await self._sync_entity_traced(entity, kind, span, begun)
             finally:
                 span.set_attributes(
                     {
@@ -232,12 +289,14 @@ class IntegrationActor(Actor[Message]):
                     }
                 )
 
-    async def _sync_entity_traced(self, entity: str, kind: SyncKind, span: Span) -> bool:
+    async def _sync_entity_traced(
+        self, entity: str, kind: SyncKind, span: Span, begun: Start | None
+    ) -> bool:
         assert self.config is not None
         assert self.adapter is not None
         store = self.deps.store
         self.progress.entity = entity
-        start = await begin(store, self.id, entity, kind)
+        start = begun if begun is not None else await begin(store, self.id, entity, kind)
         span.set_attributes({"sync.run_id": start.run.id, "sync.resumed": start.resumed})
         await self._event(EventName.SYNC_STARTED, {**summary(start.run), "resumed": start.resumed})
         mappings = self.config.field_mapping.get(entity, ())
@@ -329,6 +388,33 @@ class IntegrationActor(Actor[Message]):
     async def _never_synced(self) -> bool:
         runs = await self.deps.store.list_runs(self.id, limit=1)
         return not runs.items
+
+    # -- watching the peer ------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        """What the adapter's `watch` reports becomes a sync; an adapter that watches nothing
+        ends this at once. Trouble it could not get over ends the watching (the schedule
+        still syncs); a bug in it crashes the actor."""
+        assert self.adapter is not None
+        try:
+            async with aclosing(self.adapter.watch()) as changes:
+                async for kind in changes:
+                    await self.context.ref.tell(PeerChanged(kind))
+        except IntegrationError as error:
+            log.warning("integration %s: stopped watching the peer: %s", self.id, describe(error))
+
+    def _peer_changed(self, kind: SyncKind) -> None:
+        """Sync now; while a sync runs, look again shortly (one timer; a full sync wins over
+        an incremental one), so that a change seen mid-sync is not lost."""
+        if not self.connected:
+            return
+        if self._start_sync(kind):
+            self.peer_changed = None
+            return
+        if self.peer_changed is SyncKind.FULL:
+            kind = SyncKind.FULL
+        self.peer_changed = kind
+        self.context.timers.start_single("peer-changed", PEER_RETRY, PeerChanged(kind))
 
     # -- schedule -------------------------------------------------------------------------
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from opentelemetry import trace
 
 from actors._integrations import IntegrationService
+from actors._webhook_inbox import WebhookInbox, WebhooksWaiting
 from adapters import Registry, SyncKind
 from runtime import Clock, Control, Request
 from runtime.store import Store
@@ -30,6 +32,7 @@ class IntegrationDeps:
     schedule_jitter: float = 30.0
     stall_timeout: float = STALL_TIMEOUT
     tracer: trace.Tracer = field(default_factory=lambda: trace.get_tracer(TRACER_NAME))
+    webhooks: WebhookInbox = field(default_factory=WebhookInbox)  # deliveries to process
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +52,36 @@ class SyncState:
     unchanged: int
 
 
+class SyncRefusal(StrEnum):
+    """Why a requested sync did not start."""
+
+    ALREADY_RUNNING = "already_running"
+    NOT_CONNECTED = "not_connected"
+
+
 @dataclass(frozen=True, slots=True)
-class SyncNow(Request[bool]):
-    """Start a sync unless one is running; the reply says whether this one started it."""
+class RunRef:
+    id: str
+    entity: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReply:
+    """A started sync names the run it began (the first entity's, begun before the reply;
+    the others begin in turn) and every entity it will sync; a refused one says why."""
+
+    runs: tuple[RunRef, ...] = ()
+    entities: tuple[str, ...] = ()
+    refused: SyncRefusal | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.refused is None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncNow(Request[SyncReply]):
+    """Start a sync unless one is running."""
 
     kind: SyncKind = SyncKind.FULL
 
@@ -76,4 +106,13 @@ class StallCheck:
     pass
 
 
-Message = SyncNow | TestConnection | GetSync | Scheduled | StallCheck
+@dataclass(frozen=True, slots=True)
+class PeerChanged:
+    """The adapter's `watch` saw the peer change: a sync of `kind` catches up with it."""
+
+    kind: SyncKind = SyncKind.INCREMENTAL
+
+
+Message = (
+    SyncNow | TestConnection | GetSync | Scheduled | StallCheck | WebhooksWaiting | PeerChanged
+)

@@ -100,6 +100,14 @@ async def begin(store: Store, integration_id: str, entity: str, kind: SyncKind) 
     return Start(run, cursor, resumed=False)
 
 
+def request_kind(start: Start, asked: SyncKind) -> SyncKind:
+    """What to ask the adapter for: a resumed full run goes on as full, whatever this sync
+    was asked to be, because that run will conclude deletions from what it saw."""
+    if start.resumed and start.run.kind is RunKind.FULL:
+        return SyncKind.FULL
+    return asked
+
+
 async def interrupt_orphans(store: Store, integration_id: str, entity: str) -> None:
     """A run still `running` when no sync is: its sync ended (a failed finish, a crash of the
     actor) without finishing it. Interrupted, it keeps its seen keys and is resumed."""
@@ -132,7 +140,7 @@ async def run_entity(
     (`record_events` stamps them); returns when the adapter's pass is done."""
     run = start.run
     cursor = cast("AdapterCursor | None", start.cursor)
-    request = SyncRequest((run.entity,), kind, {run.entity: cursor})
+    request = SyncRequest((run.entity,), request_kind(start, kind), {run.entity: cursor})
     async with aclosing(adapter.sync(request)) as batches:
         async for batch in batches:
             result = await store.write_batch(

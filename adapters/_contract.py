@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 import enum
 import re
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -27,6 +27,7 @@ from adapters._values import (
     HealthStatus,
     JsonObject,
     JsonValue,
+    SyncKind,
     SyncRequest,
     WebhookRequest,
     WebhookResult,
@@ -37,10 +38,16 @@ from runtime.vault import Secret
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 
+CredentialSaver = Callable[[Mapping[str, Secret[str]]], Awaitable[None]]
+"""Stores credentials the peer replaced (a rotated OAuth2 refresh token) back in the vault."""
+
 
 @dataclass(frozen=True, slots=True)
 class AdapterContext:
-    """What an adapter instance gets to work with; its credentials print redacted."""
+    """What an adapter instance gets to work with; its credentials print redacted.
+
+    `save_credentials`, when given, stores credentials the peer rotated (the actor wires it to
+    the vault); without it a rotated credential lives only as long as the adapter instance."""
 
     integration_id: str
     settings: Mapping[str, JsonValue]
@@ -48,6 +55,7 @@ class AdapterContext:
     http: HttpClient
     limiter: RateLimiter
     clock: Clock
+    save_credentials: CredentialSaver | None = field(default=None, repr=False, compare=False)
 
     def credential(self, name: str) -> Secret[str]:
         """The credential `name`; a missing one is a ConfigError naming it (never its value)."""
@@ -95,6 +103,15 @@ class Adapter(abc.ABC):
     async def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         """The records and events a verified delivery carries."""
         raise ConfigError(f"the {self.name} adapter does not accept webhooks")
+
+    async def watch(self) -> AsyncGenerator[SyncKind, None]:
+        """Changes the peer signals (IMAP IDLE, a push channel), each as the kind of sync that
+        catches up with it; the actor runs it while connected and syncs on each. It handles
+        its own reconnects; an `IntegrationError` it raises ends the watching. The default
+        watches nothing and ends at once: such an adapter has its schedule and webhooks."""
+        nothing: tuple[SyncKind, ...] = ()
+        for kind in nothing:
+            yield kind
 
 
 class AdapterStatus(enum.Enum):

@@ -233,9 +233,7 @@ def counted(services: Services) -> tuple[Services, Callable[[], bool]]:
     store = _InFlight(services.store)
     typed = cast(Store, store)
     registry = services.registry
-    integrations = IntegrationService(
-        typed, services.vault, registry.available
-    )
+    integrations = IntegrationService(typed, services.vault, registry.available)
 
     def busy() -> bool:
         threads = anyio.to_thread.current_default_thread_limiter().borrowed_tokens

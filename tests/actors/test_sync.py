@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actors._sync import ORPHANED, begin, store_kind, stored_checkpoint
+from actors._sync import ORPHANED, begin, request_kind, store_kind, stored_checkpoint
 from adapters import SyncKind
 from runtime.store import RecordIn, RunKind, RunStatus, Store
 from tests.actors.test_integrations import _service, _valid
@@ -50,3 +50,22 @@ def test_store_kind_only_lets_a_full_pass_from_its_start_delete() -> None:
     assert store_kind(SyncKind.FULL, pass_complete=True) is RunKind.FULL
     assert store_kind(SyncKind.FULL, pass_complete=False) is RunKind.INCREMENTAL
     assert store_kind(SyncKind.INCREMENTAL, pass_complete=True) is RunKind.INCREMENTAL
+
+
+async def test_request_kind_resumed_full_run_stays_full_when_asked_incremental(
+    store: Store,
+) -> None:
+    await _integration(store)
+    run = await store.start_run("shop", "customers", RunKind.FULL)
+    await store.finish_run(run.id, RunStatus.INTERRUPTED)
+    start = await begin(store, "shop", "customers", SyncKind.INCREMENTAL)
+    assert start.resumed
+    assert request_kind(start, SyncKind.INCREMENTAL) is SyncKind.FULL
+
+
+async def test_request_kind_new_run_is_what_was_asked(store: Store) -> None:
+    await _integration(store)
+    start = await begin(store, "shop", "customers", SyncKind.INCREMENTAL)
+    assert not start.resumed
+    assert request_kind(start, SyncKind.INCREMENTAL) is SyncKind.INCREMENTAL
+    assert request_kind(start, SyncKind.FULL) is SyncKind.FULL

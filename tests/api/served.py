@@ -49,9 +49,7 @@ async def served_hub(
     async with (
         open_services(settings, registry=registry) as services,
         running_hub(services, demo=demo) as running,
+        serving_locally(build_app(running, auth)) as base_url,
+        aiohttp.ClientSession(base_url, headers=AUTH) as client,
     ):
-        async with (
-            serving_locally(build_app(running, auth)) as base_url,
-            aiohttp.ClientSession(base_url, headers=AUTH) as client,
-        ):
-            yield ServedHub(running, base_url, client, auth)
+        yield ServedHub(running, base_url, client, auth)

@@ -14,26 +14,28 @@ from tests.api.served import served_hub
 
 
 async def test_api_without_token_is_401_problem_json(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, demo=False) as served:
-        async with aiohttp.ClientSession(served.base_url) as anonymous:
-            response = await anonymous.get("/api/openapi.json")
-            assert response.status == 401
-            assert response.content_type == "application/problem+json"
-            assert response.headers["WWW-Authenticate"].startswith("Bearer")
-            body = await response.json(content_type=None)
-            assert body["status"] == 401
-            wrong = await anonymous.get(
-                "/api/openapi.json", headers={"Authorization": "Bearer wrong"}
-            )
-            assert wrong.status == 401
+    async with (
+        served_hub(tmp_path, demo=False) as served,
+        aiohttp.ClientSession(served.base_url) as anonymous,
+    ):
+        response = await anonymous.get("/api/openapi.json")
+        assert response.status == 401
+        assert response.content_type == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        body = await response.json(content_type=None)
+        assert body["status"] == 401
+        wrong = await anonymous.get("/api/openapi.json", headers={"Authorization": "Bearer wrong"})
+        assert wrong.status == 401
 
 
 async def test_healthz_answers_without_token(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, demo=False) as served:
-        async with aiohttp.ClientSession(served.base_url) as anonymous:
-            response = await anonymous.get("/healthz")
-            assert response.status == 200
-            assert await response.json() == {"status": "ok"}
+    async with (
+        served_hub(tmp_path, demo=False) as served,
+        aiohttp.ClientSession(served.base_url) as anonymous,
+    ):
+        response = await anonymous.get("/healthz")
+        assert response.status == 200
+        assert await response.json() == {"status": "ok"}
 
 
 async def test_unknown_route_is_problem_json(tmp_path: Path) -> None:
