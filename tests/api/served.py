@@ -10,16 +10,18 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
-from adapters import Registry
+from adapters import Registry, demo
 from api._app import build_app
 from api._auth import ApiAuth
 from api._hub import RunningHub, running_hub
 from api._services import open_services
 from config import load_settings
 from runtime.testing import serving_locally
+from tests.actors.fakes import ENTITY, FakePeer, fake_spec
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -53,3 +55,31 @@ async def served_hub(
         aiohttp.ClientSession(base_url, headers=AUTH) as client,
     ):
         yield ServedHub(running, base_url, client, auth)
+
+
+def shop(integration_id: str = "shop", **fields: Any) -> dict[str, Any]:
+    """An integration of the fake `shop` adapter (see `shop_registry`), schedule off."""
+    return {
+        "id": integration_id,
+        "name": "Shop",
+        "type": "REST",
+        "adapter": "shop",
+        "entities": [ENTITY],
+        "schedule": {"enabled": False},
+        **fields,
+    }
+
+
+def shop_registry(peer: FakePeer | None = None) -> Registry:
+    """The demo and a fake `shop` adapter talking to `peer` (a default one if None)."""
+    return Registry((demo.SPEC, fake_spec("shop", peer or FakePeer())))
+
+
+async def problem(served: ServedHub, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    """The problem+json body of a request expected to fail; its `status` is the response's."""
+    response = await served.client.request(method, path, **kwargs)
+    assert response.content_type == "application/problem+json", await response.text()
+    body: dict[str, Any] = await response.json(content_type=None)
+    assert body["status"] == response.status
+    assert body["detail"]
+    return body

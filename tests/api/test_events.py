@@ -14,30 +14,14 @@ import aiohttp
 import anyio
 import pytest
 
-from adapters import Registry, demo
 from api import _events
 from runtime.store import EventRow, Store
 from runtime.testing import wait_for
-from tests.actors.fakes import ENTITY, FakePeer, fake_spec
-from tests.api.served import AUTH, ServedHub, served_hub
+from tests.actors.fakes import FakePeer
+from tests.api.served import AUTH, ServedHub, served_hub, shop, shop_registry
 from tests.peers.nats import running_nats_server
 
 PREFIX = "hub.integration."
-
-
-def shop(integration_id: str = "shop") -> dict[str, Any]:
-    return {
-        "id": integration_id,
-        "name": "Shop",
-        "type": "REST",
-        "adapter": "shop",
-        "entities": [ENTITY],
-        "schedule": {"enabled": False},
-    }
-
-
-def registry(peer: FakePeer) -> Registry:
-    return Registry((demo.SPEC, fake_spec("shop", peer)))
 
 
 class Stream:
@@ -88,7 +72,7 @@ async def outbox(store: Store, integration_id: str) -> list[EventRow]:
 
 
 async def test_live_events_arrive_as_sse_messages(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         async with stream(served, "?integration=shop") as events:
             await served.client.post("/api/integrations", json=shop("other"))
             await served.client.post("/api/integrations", json=shop())
@@ -112,13 +96,13 @@ async def test_live_events_arrive_as_sse_messages(tmp_path: Path) -> None:
 async def served_on(bus: str, tmp_path: Path, peer: FakePeer) -> AsyncIterator[ServedHub]:
     """The hub with the in-process bus, or with NATS JetStream (a server of the test's own)."""
     if bus == "in_process":
-        async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+        async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
             yield served
         return
     async with (
         running_nats_server(tmp_path / "nats") as nats,
         served_hub(
-            tmp_path, env={"HUB_NATS_URL": nats.url}, registry=registry(peer), demo=False
+            tmp_path, env={"HUB_NATS_URL": nats.url}, registry=shop_registry(peer), demo=False
         ) as served,
     ):
         assert served.running.bus.messaging_system == "nats"
@@ -163,7 +147,7 @@ async def _has_completed_sync(store: Store) -> bool:
 
 
 async def test_an_unknown_last_event_id_gets_live_events_only(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         for last_id in ("no-such-event", "bad id; DROP TABLE events", "x" * 500):
             async with stream(served, headers={"Last-Event-ID": last_id}) as events:
                 await served.client.post("/api/integrations", json={**shop(), "enabled": False})

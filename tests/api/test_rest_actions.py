@@ -5,38 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters import Registry, demo
 from runtime.store import RunKind, RunStatus
 from runtime.testing import wait_for
-from tests.actors.fakes import ENTITY, TOKEN_FIELD, FakePeer, fake_spec
-from tests.api.served import ServedHub, served_hub
+from tests.actors.fakes import ENTITY, TOKEN_FIELD, FakePeer
+from tests.api.served import ServedHub, problem, served_hub, shop_registry
+from tests.api.served import shop as shop_input
 
 TOKEN = "tok-7f3a9c"
 
 
 def shop(integration_id: str = "shop", **fields: Any) -> dict[str, Any]:
-    return {
-        "id": integration_id,
-        "name": "Shop",
-        "type": "REST",
-        "adapter": "shop",
-        "entities": [ENTITY],
-        "schedule": {"enabled": False},
-        "credentials": {TOKEN_FIELD: TOKEN},
-        **fields,
-    }
-
-
-def registry(peer: FakePeer) -> Registry:
-    return Registry((demo.SPEC, fake_spec("shop", peer)))
-
-
-async def problem(served: ServedHub, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    response = await served.client.request(method, path, **kwargs)
-    assert response.content_type == "application/problem+json", await response.text()
-    body: dict[str, Any] = await response.json(content_type=None)
-    assert body["status"] == response.status
-    return body
+    return shop_input(integration_id, credentials={TOKEN_FIELD: TOKEN}, **fields)
 
 
 async def created(served: ServedHub, data: dict[str, Any]) -> None:
@@ -49,7 +28,7 @@ async def idle(served: ServedHub, integration_id: str = "shop") -> bool:
 
 
 async def test_sync_answers_202_with_the_run_it_began(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await created(served, shop())
         await wait_for(lambda: idle(served), what="the first sync")
         store = served.running.services.store
@@ -79,7 +58,7 @@ async def test_sync_answers_202_with_the_run_it_began(tmp_path: Path) -> None:
 
 
 async def test_sync_body_is_validated(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await created(served, shop())
         path = "/api/integrations/shop/sync"
         bad_kind = await problem(served, "POST", path, json={"kind": "everything"})
@@ -95,7 +74,7 @@ async def test_sync_body_is_validated(tmp_path: Path) -> None:
 
 async def test_sync_while_one_runs_is_409(tmp_path: Path) -> None:
     peer = FakePeer(hangs_left=1)  # the first sync hangs after its first batch
-    async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
         await created(served, shop())
         await wait_for(lambda: peer.syncs == 1, what="the first sync to start")
         body = await problem(served, "POST", "/api/integrations/shop/sync")
@@ -109,7 +88,7 @@ async def test_sync_while_one_runs_is_409(tmp_path: Path) -> None:
 async def test_actions_on_a_disabled_integration_are_409_saying_enable_it(
     tmp_path: Path,
 ) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await created(served, shop(enabled=False))
         for action in ("sync", "test", "reconnect"):
             body = await problem(served, "POST", f"/api/integrations/shop/{action}")
@@ -119,7 +98,7 @@ async def test_actions_on_a_disabled_integration_are_409_saying_enable_it(
 
 async def test_sync_when_not_connected_is_409_saying_reconnect(tmp_path: Path) -> None:
     peer = FakePeer(accepted_token="the-right-one")
-    async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
         await created(served, shop())
         detail = await (await served.client.get("/api/integrations/shop")).json()
         assert detail["status"] == "error"
@@ -134,7 +113,7 @@ async def test_sync_when_not_connected_is_409_saying_reconnect(tmp_path: Path) -
 
 
 async def test_actions_while_the_actor_is_not_running_are_503(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await created(served, shop())
         await served.running.hub.remove("shop")  # as while it restarts
         for action in ("sync", "test"):
@@ -147,7 +126,7 @@ async def test_actions_while_the_actor_is_not_running_are_503(tmp_path: Path) ->
 
 
 async def test_test_connection_reports_latency_and_detail(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await created(served, shop())
         response = await served.client.post("/api/integrations/shop/test")
         assert response.status == 200
@@ -159,7 +138,7 @@ async def test_test_connection_reports_latency_and_detail(tmp_path: Path) -> Non
 
 async def test_wizard_tests_an_unsaved_integration(tmp_path: Path) -> None:
     peer = FakePeer(accepted_token=TOKEN)
-    async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
         draft = {"type": "REST", "adapter": "shop", "credentials": {TOKEN_FIELD: TOKEN}}
         ok = await served.client.post("/api/connection-tests", json=draft)
         assert ok.status == 200
@@ -182,7 +161,7 @@ async def test_wizard_tests_an_unsaved_integration(tmp_path: Path) -> None:
 
 
 async def test_wizard_samples_records_and_their_fields(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         draft = {"type": "REST", "adapter": "shop", "credentials": {TOKEN_FIELD: TOKEN}}
         response = await served.client.post(
             "/api/samples", json={"integration": draft, "entity": ENTITY}
@@ -211,7 +190,7 @@ async def test_wizard_samples_records_and_their_fields(tmp_path: Path) -> None:
 
 async def test_wizard_sample_of_a_failing_source_is_502(tmp_path: Path) -> None:
     peer = FakePeer(connect_fails=True)
-    async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
         draft = {"type": "REST", "adapter": "shop", "credentials": {TOKEN_FIELD: TOKEN}}
         body = await problem(
             served, "POST", "/api/samples", json={"integration": draft, "entity": ENTITY}

@@ -6,13 +6,12 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from api._app import API_BODY_LIMIT
-from tests.api.served import ServedHub, served_hub
+from tests.api.served import ServedHub, problem, served_hub
 
 JSON = {"Content-Type": "application/json"}
 VALID = {"id": "shop", "name": "Shop", "type": "REST", "adapter": "demo"}
@@ -30,17 +29,6 @@ def as_file(value: object) -> io.BytesIO:
     return io.BytesIO(orjson.dumps(value))
 
 
-async def problem(
-    served: ServedHub, method: str, path: str, **kwargs: Any
-) -> tuple[int, dict[str, Any]]:
-    response = await served.client.request(method, path, **kwargs)
-    assert response.content_type == "application/problem+json", await response.text()
-    body: dict[str, Any] = await response.json(content_type=None)
-    assert body["status"] == response.status
-    assert body["detail"]
-    return response.status, body
-
-
 async def nothing_written(served: ServedHub) -> None:
     views = await served.running.services.integrations.list()
     assert [(view.config.id, view.version) for view in views] == [("demo", 1)]
@@ -50,10 +38,10 @@ async def nothing_written(served: ServedHub) -> None:
 async def test_wrong_content_type_is_415(tmp_path: Path, method: str, path: str) -> None:
     async with served_hub(tmp_path) as served:
         for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
-            status, body = await problem(
+            body = await problem(
                 served, method, path, data=b"{}", headers={"Content-Type": content_type}
             )
-            assert status == 415
+            assert body["status"] == 415
             assert "application/json" in body["detail"]
         await nothing_written(served)
 
@@ -62,10 +50,10 @@ async def test_wrong_content_type_is_415(tmp_path: Path, method: str, path: str)
 async def test_malformed_json_is_400(tmp_path: Path, method: str, path: str) -> None:
     async with served_hub(tmp_path) as served:
         for raw in (b"{", b'{"id": }', b"\xff\xfe", b"NaN", b'{"a": 1} trailing', b"[" * 2000):
-            status, body = await problem(
+            body = await problem(
                 served, method, path, data=raw, headers={"Content-Type": "application/json"}
             )
-            assert status == 400, raw
+            assert body["status"] == 400, raw
             assert "JSON" in body["detail"]
         await nothing_written(served)
 
@@ -74,8 +62,8 @@ async def test_malformed_json_is_400(tmp_path: Path, method: str, path: str) -> 
 async def test_json_that_is_not_an_object_is_422(tmp_path: Path, method: str, path: str) -> None:
     async with served_hub(tmp_path) as served:
         for value in ([VALID], "shop", 1, True):
-            status, body = await problem(served, method, path, json=value)
-            assert status == 422
+            body = await problem(served, method, path, json=value)
+            assert body["status"] == 422
             assert body["errors"][0]["field"] == ""
         await nothing_written(served)
 
@@ -86,8 +74,8 @@ async def test_a_body_over_the_limit_is_413_with_or_without_content_length(
     big = {**VALID, "description": "x" * API_BODY_LIMIT}
     async with served_hub(tmp_path) as served:
         for method, path in BODY_ROUTES:
-            status, body = await problem(served, method, path, data=as_file(big), headers=JSON)
-            assert status == 413
+            body = await problem(served, method, path, data=as_file(big), headers=JSON)
+            assert body["status"] == 413
             assert str(API_BODY_LIMIT) in body["detail"]
 
             async def chunks() -> AsyncIterator[bytes]:
@@ -96,10 +84,10 @@ async def test_a_body_over_the_limit_is_413_with_or_without_content_length(
                     yield b"x" * 65536
                 yield b'"}'
 
-            status, _ = await problem(
+            body = await problem(
                 served, method, path, data=chunks(), headers={"Content-Type": "application/json"}
             )
-            assert status == 413
+            assert body["status"] == 413
         await nothing_written(served)
 
 
@@ -111,10 +99,8 @@ async def test_a_body_just_under_the_limit_is_read(tmp_path: Path) -> None:
         )
         assert response.status == 201
         huge = {**VALID, "id": "huge", "settings": {"blob": "x" * (API_BODY_LIMIT - 200)}}
-        status, body = await problem(
-            served, "POST", "/api/integrations", data=as_file(huge), headers=JSON
-        )
-        assert status == 422  # read in full, then refused by the settings' own 64 KiB bound
+        body = await problem(served, "POST", "/api/integrations", data=as_file(huge), headers=JSON)
+        assert body["status"] == 422  # read in full, then refused by the settings' own 64 KiB bound
         assert body["errors"][0]["field"] == "settings"
 
 

@@ -8,37 +8,16 @@ from typing import Any
 
 import pytest
 
-from adapters import Registry, demo
 from runtime.store import NotFound
-from tests.actors.fakes import TOKEN_FIELD, FakePeer, fake_spec
-from tests.api.served import ServedHub, served_hub
+from tests.actors.fakes import TOKEN_FIELD, FakePeer
+from tests.api.served import problem, served_hub, shop_registry
+from tests.api.served import shop as shop_input
 
 SECRET = "sk-live-4b1d7e9c0a"
 
 
 def shop(integration_id: str = "shop", **fields: Any) -> dict[str, Any]:
-    return {
-        "id": integration_id,
-        "name": "Shop",
-        "type": "REST",
-        "adapter": "shop",
-        "entities": ["items"],
-        "schedule": {"enabled": False},
-        "credentials": {TOKEN_FIELD: SECRET},
-        **fields,
-    }
-
-
-def registry(peer: FakePeer | None = None) -> Registry:
-    return Registry((demo.SPEC, fake_spec("shop", peer or FakePeer())))
-
-
-async def problem(served: ServedHub, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    response = await served.client.request(method, path, **kwargs)
-    assert response.content_type == "application/problem+json", await response.text()
-    body: dict[str, Any] = await response.json(content_type=None)
-    assert body["status"] == response.status
-    return body
+    return shop_input(integration_id, credentials={TOKEN_FIELD: SECRET}, **fields)
 
 
 def fields_of(body: dict[str, Any]) -> set[str]:
@@ -46,7 +25,7 @@ def fields_of(body: dict[str, Any]) -> set[str]:
 
 
 async def test_create_answers_201_with_location_etag_and_detail(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         response = await served.client.post("/api/integrations", json=shop())
         text = await response.text()
         assert response.status == 201, text
@@ -68,7 +47,7 @@ async def test_create_answers_201_with_location_etag_and_detail(tmp_path: Path) 
 
 
 async def test_invalid_input_names_every_field_and_writes_nothing(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         bad = shop("Not An Id", name="", adapter="nope", schedule={"cron": "every day"})
         body = await problem(served, "POST", "/api/integrations", json=bad)
         assert body["status"] == 422
@@ -82,7 +61,7 @@ async def test_invalid_input_names_every_field_and_writes_nothing(tmp_path: Path
 
 
 async def test_an_existing_id_is_a_conflict(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         assert (await served.client.post("/api/integrations", json=shop())).status == 201
         body = await problem(served, "POST", "/api/integrations", json=shop(name="Other"))
         assert body["status"] == 409
@@ -92,7 +71,7 @@ async def test_an_existing_id_is_a_conflict(tmp_path: Path) -> None:
 
 async def test_list_pages_through_every_integration_once(tmp_path: Path) -> None:
     ids = ["c", "a", "e", "b", "d"]
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         for integration_id in ids:
             data = shop(integration_id, enabled=False)
             assert (await served.client.post("/api/integrations", json=data)).status == 201
@@ -138,7 +117,7 @@ async def test_list_pages_through_every_integration_once(tmp_path: Path) -> None
 async def test_bad_list_parameters_are_422_naming_them(
     tmp_path: Path, query: str, parameter: str
 ) -> None:
-    async with served_hub(tmp_path, registry=registry()) as served:
+    async with served_hub(tmp_path, registry=shop_registry()) as served:
         for path in ("/api/integrations", "/api/integrations/demo/runs"):
             body = await problem(served, "GET", f"{path}?{query}")
             assert body["status"] == 422
@@ -163,7 +142,7 @@ TRICKY_IDS = [
 
 @pytest.mark.parametrize("tricky", TRICKY_IDS)
 async def test_unknown_and_tricky_ids_are_not_found(tmp_path: Path, tricky: str) -> None:
-    async with served_hub(tmp_path, registry=registry()) as served:
+    async with served_hub(tmp_path, registry=shop_registry()) as served:
         for method, suffix in [
             ("GET", ""),
             ("PATCH", ""),
@@ -185,7 +164,7 @@ async def test_unknown_and_tricky_ids_are_not_found(tmp_path: Path, tricky: str)
 
 
 async def test_merge_patch_merges_objects_and_removes_nulls(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         await served.client.post("/api/integrations", json=shop(description="first"))
         response = await served.client.patch(
             "/api/integrations/shop",
@@ -208,7 +187,7 @@ async def test_merge_patch_merges_objects_and_removes_nulls(tmp_path: Path) -> N
 
 
 async def test_invalid_patch_names_the_field_and_changes_nothing(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         await served.client.post("/api/integrations", json=shop())
         cases = [
             ({"health": {"timeout": 100, "interval": 10}}, "health.timeout"),
@@ -226,7 +205,7 @@ async def test_invalid_patch_names_the_field_and_changes_nothing(tmp_path: Path)
 
 
 async def test_if_match_guards_against_lost_updates(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         await served.client.post("/api/integrations", json=shop())
         path = "/api/integrations/shop"
         ok = await served.client.patch(path, json={"name": "A"}, headers={"If-Match": '"1"'})
@@ -247,7 +226,7 @@ async def test_if_match_guards_against_lost_updates(tmp_path: Path) -> None:
 
 
 async def test_credentials_are_set_and_removed_by_name(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(), demo=False) as served:
         await served.client.post("/api/integrations", json=shop())
         path = "/api/integrations/shop"
         added = await served.client.patch(path, json={"credentials": {"webhook_secret": "w"}})
@@ -265,7 +244,7 @@ async def test_credentials_are_set_and_removed_by_name(tmp_path: Path) -> None:
 
 async def test_enable_disable_and_delete_move_the_actor(tmp_path: Path) -> None:
     peer = FakePeer()
-    async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
         hub = served.running.hub
         await served.client.post("/api/integrations", json=shop())
         path = "/api/integrations/shop"

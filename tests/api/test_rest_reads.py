@@ -9,34 +9,10 @@ from typing import Any
 
 import pytest
 
-from adapters import Registry, demo
 from runtime.store import LogIn
 from runtime.testing import wait_for
-from tests.actors.fakes import ENTITY, FakePeer, fake_spec
-from tests.api.served import ServedHub, served_hub
-
-
-def shop(integration_id: str = "shop", **fields: Any) -> dict[str, Any]:
-    return {
-        "id": integration_id,
-        "name": "Shop",
-        "type": "REST",
-        "adapter": "shop",
-        "entities": [ENTITY],
-        "schedule": {"enabled": False},
-        **fields,
-    }
-
-
-def registry(peer: FakePeer) -> Registry:
-    return Registry((demo.SPEC, fake_spec("shop", peer)))
-
-
-async def problem(served: ServedHub, path: str) -> dict[str, Any]:
-    response = await served.client.get(path)
-    assert response.content_type == "application/problem+json", await response.text()
-    body: dict[str, Any] = await response.json(content_type=None)
-    return body
+from tests.actors.fakes import ENTITY, FakePeer
+from tests.api.served import ServedHub, problem, served_hub, shop, shop_registry
 
 
 async def all_pages(served: ServedHub, path: str, **params: str) -> list[list[Any]]:
@@ -69,7 +45,7 @@ async def synced(served: ServedHub, times: int) -> None:
 
 
 async def test_runs_page_newest_first(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await served.client.post("/api/integrations", json=shop())
         await synced(served, 5)
         pages = await all_pages(served, "/api/integrations/shop/runs", limit="2")
@@ -85,7 +61,7 @@ async def test_runs_page_newest_first(tmp_path: Path) -> None:
 
 
 async def test_logs_page_newest_first(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await served.client.post("/api/integrations", json=shop(enabled=False))
         at = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
         await served.running.services.store.append_logs(
@@ -112,7 +88,7 @@ async def test_logs_page_newest_first(tmp_path: Path) -> None:
 
 async def test_records_page_in_id_order_and_deleted_ones_on_request(tmp_path: Path) -> None:
     peer = FakePeer()
-    async with served_hub(tmp_path, registry=registry(peer), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(peer), demo=False) as served:
         await served.client.post("/api/integrations", json=shop())
         await synced(served, 1)
         path = "/api/integrations/shop/records"
@@ -136,17 +112,17 @@ async def test_records_page_in_id_order_and_deleted_ones_on_request(tmp_path: Pa
         with_deleted = await all_pages(served, path, include_deleted="true", limit="200")
         [gone] = [r for r in with_deleted[0] if r["external_id"] == "item-00004"]
         assert gone["deleted_at"] is not None
-        bad_flag = await problem(served, f"{path}?include_deleted=yes")
+        bad_flag = await problem(served, "GET", f"{path}?include_deleted=yes")
         assert (bad_flag["status"], bad_flag["errors"][0]["field"]) == (422, "include_deleted")
 
 
 async def test_records_entity_is_required_when_there_are_several(tmp_path: Path) -> None:
     async with served_hub(tmp_path) as served:  # the demo: customers and invoices
         path = "/api/integrations/demo/records"
-        missing = await problem(served, path)
+        missing = await problem(served, "GET", path)
         assert (missing["status"], missing["errors"][0]["field"]) == (422, "entity")
         assert "customers, invoices" in missing["detail"]
-        unknown = await problem(served, f"{path}?entity=orders")
+        unknown = await problem(served, "GET", f"{path}?entity=orders")
         assert (unknown["status"], unknown["errors"][0]["field"]) == (422, "entity")
         ok = await served.client.get(path, params={"entity": "invoices", "limit": "1"})
         assert ok.status == 200
@@ -154,7 +130,7 @@ async def test_records_entity_is_required_when_there_are_several(tmp_path: Path)
 
 
 async def test_catalog_lists_every_adapter(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         body = await (await served.client.get("/api/catalog")).json()
         items = {item["name"]: item for item in body["items"]}
         assert set(items) == {"demo", "shop"}
@@ -173,7 +149,7 @@ async def test_catalog_lists_every_adapter(tmp_path: Path) -> None:
 
 
 async def test_activity_newest_first_by_integration(tmp_path: Path) -> None:
-    async with served_hub(tmp_path, registry=registry(FakePeer()), demo=False) as served:
+    async with served_hub(tmp_path, registry=shop_registry(FakePeer()), demo=False) as served:
         await served.client.post("/api/integrations", json=shop(enabled=False))
         await served.client.post("/api/integrations", json=shop("other", enabled=False))
         everything = await (await served.client.get("/api/activity")).json()
@@ -195,6 +171,6 @@ async def test_activity_newest_first_by_integration(tmp_path: Path) -> None:
 @pytest.mark.parametrize("query", ["integration=Not%20an%20id", "limit=0", "limit=x"])
 async def test_activity_parameters_are_checked(tmp_path: Path, query: str) -> None:
     async with served_hub(tmp_path, demo=False) as served:
-        body = await problem(served, f"/api/activity?{query}")
+        body = await problem(served, "GET", f"/api/activity?{query}")
         assert body["status"] == 422
         assert body["errors"][0]["field"] == query.partition("=")[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import orjson
@@ -15,7 +14,7 @@ from adapters import sign_webhook
 from config import WebhookScheme
 from runtime.store import WebhookStatus
 from runtime.testing import wait_for
-from tests.api.served import ServedHub, served_hub
+from tests.api.served import ServedHub, problem, served_hub
 
 SECRET = "whsec_" + base64.b64encode(b"rest-webhooks-secret-0123").decode()
 SHOP = {
@@ -51,13 +50,6 @@ async def statuses(served: ServedHub) -> dict[str, WebhookStatus]:
 async def all_processed(served: ServedHub, count: int) -> bool:
     found = await statuses(served)
     return len(found) == count and set(found.values()) == {WebhookStatus.PROCESSED}
-
-
-async def problem(served: ServedHub, method: str, path: str) -> dict[str, Any]:
-    response = await served.client.request(method, path)
-    assert response.content_type == "application/problem+json", await response.text()
-    body: dict[str, Any] = await response.json(content_type=None)
-    return body
 
 
 async def test_deliveries_are_listed_in_pages_newest_first(tmp_path: Path) -> None:
