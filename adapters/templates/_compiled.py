@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from adapters.templates._checks import Stream, credential_fields, cross_check, resolve
 from adapters.templates._model import RestTemplate
 from adapters.templates._settings import settings_model
-from adapters.templates._yaml import TemplateError, TemplateProblem, parse, problems_of
+from adapters.templates._yaml import Located, TemplateError, TemplateProblem, parse, problems_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,20 @@ class CompiledTemplate:
 
 
 def load_template(text: str, source: str = "<template>") -> CompiledTemplate:
-    """Check a template's text; a `TemplateError` names each bad field and its line."""
+    """Check a REST template's text; a `TemplateError` names each bad field and its line.
+    (`template_text_spec` reads a template of any kind.)"""
     located = parse(text, source)
     if not isinstance(located.data, dict):
         raise TemplateError(source, [TemplateProblem("", 1, "a template is a mapping of fields")])
+    kind = located.data.get("kind", "rest")
+    if isinstance(kind, str) and kind != "rest":
+        message = f"a {kind} template: load_template reads REST ones (template_text_spec: any)"
+        raise TemplateError(source, [TemplateProblem("kind", located.line_of(("kind",)), message)])
+    return compile_template(located, source)
+
+
+def compile_template(located: Located, source: str) -> CompiledTemplate:
+    """Check a parsed REST template (`_kinds` has read its `kind` already)."""
     try:
         template = RestTemplate.model_validate(located.data)
     except pydantic.ValidationError as error:

@@ -264,8 +264,9 @@ class Check(_Model):
 
 
 class RestTemplate(_Model):
-    """A whole template file."""
+    """A whole template file (`kind: rest`, the default; other kinds: `_kinds`)."""
 
+    kind: Literal["rest"] = "rest"
     name: AdapterName
     title: Text
     description: Text
