@@ -40,7 +40,7 @@ from actors._messages import (
     TestResult,
 )
 from actors._schedule import delay_until, plan_next
-from actors._sync import Progress, Start, begin, run_entity, summary
+from actors._sync import Progress, Start, begin, run_entity, run_log, summary
 from actors._webhook_inbox import WebhooksWaiting
 from actors._webhook_processing import WebhookWork, process_deliveries
 from adapters import (
@@ -54,7 +54,7 @@ from adapters import (
     classify,
     http_priority,
 )
-from config import IntegrationConfig
+from config import IntegrationConfig, IntegrationType
 from runtime import (
     Actor,
     BreakerOptions,
@@ -67,8 +67,9 @@ from runtime import (
     describe,
 )
 from runtime.bus import EventName
-from runtime.store import RecordEvents, RunStatus
+from runtime.store import LogIn, RecordEvents, RunStatus, StoreError
 from runtime.telemetry import current_traceparent
+from runtime.vault import Secret
 
 log = logging.getLogger("actors.integration")
 
@@ -115,25 +116,42 @@ class IntegrationActor(Actor[Message]):
             await self.http.aclose()
 
     async def _connect(self) -> None:
+        """Build the adapter and connect it. A ConfigError or AuthError from either (an
+        adapter may check its settings in its constructor) sets status `error` and waits for
+        a reconnect; anything else crashes the actor (restart with backoff, then parking)."""
         assert self.config is not None
         spec = self.deps.registry.get(self.config.adapter)
         credentials = await self.deps.integrations.credentials(self.id)
         retry = RetryPolicy.from_config(self.config.retry_policy)
         self.http = HttpClient(self.limiter, clock=self.deps.clock, retry=retry)
         context = AdapterContext(
-            self.id, self.config.settings, credentials, self.http, self.limiter, self.deps.clock
+            self.id,
+            self.config.settings,
+            credentials,
+            self.http,
+            self.limiter,
+            self.deps.clock,
+            save_credentials=self._save_credentials,
         )
-        self.adapter = spec.factory(context)
+        started = self.deps.clock.now()
         try:
             with self._span("connect", {"integration.adapter": self.config.adapter}):
+                self.adapter = spec.factory(context)
                 info = await self.adapter.connect()
         except Exception as error:
             if classify(error).action in (Action.STOP_AUTH, Action.REJECT):
-                await self._fail(error)
+                await self._fail(error, during="connect")
                 return
             raise
         self.connected = True
         await self._status(ACTIVE, EventName.CONNECTED, {"peer": info.peer})
+        await self._log(
+            "info",
+            EventName.CONNECTED,
+            f"connected to {info.peer}",
+            {"peer": info.peer},
+            duration=self.deps.clock.now() - started,
+        )
         self._start_health()
         self.context.start_soon(self._watch, name=f"{self.id}/watch")
         self.context.timers.start_periodic("stall", self.deps.stall_timeout / 4, StallCheck())
@@ -169,7 +187,18 @@ class IntegrationActor(Actor[Message]):
         )
 
     async def _health(self, old: BreakerState, new: BreakerState) -> None:
-        await self._event(EventName.HEALTH_CHANGED, {"from": str(old), "to": str(new)})
+        data = {"from": str(old), "to": str(new)}
+        await self._event(EventName.HEALTH_CHANGED, data)
+        level = "info" if new is BreakerState.CLOSED else "warning"
+        await self._log(level, EventName.HEALTH_CHANGED, f"health {old} -> {new}", data)
+
+    async def _save_credentials(self, values: Mapping[str, Secret[str]]) -> None:
+        """The adapter's `save_credentials`: what the peer rotated goes to the vault at once
+        (awaited before the adapter uses it), without a restart."""
+        assert self.config is not None
+        await self.deps.integrations.rotate_credentials(
+            self.id, values, origin=f"adapter:{self.config.adapter}"
+        )
 
     # -- messages -------------------------------------------------------------------------
 
@@ -242,6 +271,7 @@ class IntegrationActor(Actor[Message]):
         """A manual sync: the first entity's run is begun before the reply, so the caller
         learns its id (the API answers with it)."""
         entities = self._entities()
+        kind = self._pull_kind(kind)
         if self.sync_scope is not None:
             return SyncReply(entities=entities, refused=SyncRefusal.ALREADY_RUNNING)
         if not self.connected:
@@ -251,7 +281,15 @@ class IntegrationActor(Actor[Message]):
         runs = () if first is None else (RunRef(first.run.id, first.run.entity),)
         return SyncReply(runs=runs, entities=entities)
 
+    def _pull_kind(self, kind: SyncKind) -> SyncKind:
+        """A receive-only (webhook) adapter pulls nothing, so its syncs are incremental: a
+        full run would conclude that every record its webhooks brought is gone."""
+        assert self.config is not None
+        spec = self.deps.registry.get(self.config.adapter)
+        return SyncKind.INCREMENTAL if spec.kind is IntegrationType.WEBHOOK else kind
+
     def _start_sync(self, kind: SyncKind, first: Start | None = None) -> bool:
+        kind = self._pull_kind(kind)
         if self.sync_scope is not None or not self.connected:
             return False
         self.sync_scope = anyio.CancelScope()
@@ -296,12 +334,21 @@ class IntegrationActor(Actor[Message]):
         assert self.adapter is not None
         store = self.deps.store
         self.progress.entity = entity
+        started = self.deps.clock.now()
         start = begun if begun is not None else await begin(store, self.id, entity, kind)
         span.set_attributes({"sync.run_id": start.run.id, "sync.resumed": start.resumed})
-        await self._event(EventName.SYNC_STARTED, {**summary(start.run), "resumed": start.resumed})
+        begun_data = {**summary(start.run), "resumed": start.resumed}
+        await self._event(EventName.SYNC_STARTED, begun_data)
+        resumed = " (resumed)" if start.resumed else ""
+        await self._log(
+            "info",
+            EventName.SYNC_STARTED,
+            f"{entity}: {start.run.kind} sync started{resumed}",
+            {key: begun_data[key] for key in ("run_id", "entity", "kind", "resumed")},
+        )
         mappings = self.config.field_mapping.get(entity, ())
         if start.done:
-            await self._end_run(start.run.id, RunStatus.COMPLETED, None)
+            await self._end_run(start.run.id, RunStatus.COMPLETED, None, started=started)
             return True
         try:
             await run_entity(
@@ -321,47 +368,53 @@ class IntegrationActor(Actor[Message]):
                 f"stalled: no progress for {self.deps.stall_timeout:g} s" if self.stalled else None
             )
             with anyio.CancelScope(shield=True):
-                await self._end_run(start.run.id, status, why)
+                await self._end_run(start.run.id, status, why, started=started)
             raise
         except Exception as error:
-            return await self._sync_failed(start.run.id, error)
-        await self._end_run(start.run.id, RunStatus.COMPLETED, None)
+            return await self._sync_failed(start.run.id, error, started=started)
+        await self._end_run(start.run.id, RunStatus.COMPLETED, None, started=started)
         return True
 
-    async def _sync_failed(self, run_id: str, error: Exception) -> bool:
+    async def _sync_failed(self, run_id: str, error: Exception, *, started: float) -> bool:
         action = classify(error).action
         resumable = action in (Action.RETRY, Action.PAUSE, Action.CRASH)
         status = RunStatus.INTERRUPTED if resumable else RunStatus.FAILED
-        await self._end_run(run_id, status, describe(error))
+        await self._end_run(run_id, status, describe(error), started=started)
         if action is Action.PAUSE:
-            await self._event(EventName.RATE_LIMITED, {"detail": describe(error)})
+            data = {"detail": describe(error)}
+            await self._event(EventName.RATE_LIMITED, data)
+            await self._log("warning", EventName.RATE_LIMITED, f"rate limited: {data['detail']}")
         if action is Action.STOP_AUTH:
-            await self._fail(error)
+            await self._fail(error, during="sync")
         if action is Action.CRASH:
             raise error
         return False
 
-    async def _end_run(self, run_id: str, status: RunStatus, error: str | None) -> None:
+    async def _end_run(
+        self, run_id: str, status: RunStatus, error: str | None, *, started: float
+    ) -> None:
+        """Finish the run with its report: the event gets the run's own counts from the
+        store (over every resumption of the run, deletions at its end included), not the
+        progress of the sync, which spans its entities."""
         name = EventName.SYNC_COMPLETED if status is RunStatus.COMPLETED else EventName.SYNC_FAILED
-        p = self.progress
         data: dict[str, Any] = {
             "run_id": run_id,
-            "entity": p.entity,
+            "entity": self.progress.entity,
             "status": str(status),
-            "added": p.added,
-            "updated": p.updated,
-            "unchanged": p.unchanged,
         }
         if error is not None:
             data["error"] = error
-        await self.deps.store.finish_run(
+        event = event_in(self.id, name, data, self.deps.now())
+        run = await self.deps.store.finish_run(
             run_id,
             status,
             error,
-            events=[event_in(self.id, name, data, self.deps.now())],
+            events=[event],
             record_events=self._record_events(),
+            counts_in={event.id},
         )
         self.deps.notify()
+        await self._write_log(run_log(run, self.deps.clock.now() - started))
 
     def _record_events(self) -> RecordEvents:
         """How the store reports each record a write changes: now, in the current trace."""
@@ -466,10 +519,15 @@ class IntegrationActor(Actor[Message]):
 
     # -- reporting ------------------------------------------------------------------------
 
-    async def _fail(self, error: Exception) -> None:
+    async def _fail(self, error: Exception, *, during: str) -> None:
+        """Auth or config trouble (`during` connect or sync): status `error`, an event and
+        a log line; the integration waits for a reconnect."""
         self.connected = False
         kind = "auth" if classify(error).action is Action.STOP_AUTH else "config"
-        await self._status(ERROR, EventName.ERROR, {"kind": kind, "detail": describe(error)})
+        detail = describe(error)
+        await self._status(ERROR, EventName.ERROR, {"kind": kind, "detail": detail})
+        message = f"{during} failed ({kind}): {detail}"
+        await self._log("error", EventName.ERROR, message, {"kind": kind, "during": during})
 
     async def _status(self, status: str, name: EventName, data: Mapping[str, Any]) -> None:
         event = event_in(self.id, name, {"status": status, **data}, self.deps.now())
@@ -479,3 +537,24 @@ class IntegrationActor(Actor[Message]):
     async def _event(self, name: EventName, data: Mapping[str, Any]) -> None:
         await self.deps.store.append_events([event_in(self.id, name, data, self.deps.now())])
         self.deps.notify()
+
+    async def _log(
+        self,
+        level: str,
+        name: EventName,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        *,
+        duration: float | None = None,
+    ) -> None:
+        """One line in the integration's log (the dashboard's logs panel) per reported event:
+        best effort, as the outbox has the event itself; its text is the event's, never a
+        secret (errors as `describe` gives them)."""
+        ms = None if duration is None else round(duration * 1000.0, 3)
+        await self._write_log(LogIn(self.id, level, name.value, message, dict(details or {}), ms))
+
+    async def _write_log(self, line: LogIn) -> None:
+        try:
+            await self.deps.store.append_logs([line])
+        except StoreError as error:
+            log.warning("integration %s: log line lost: %s", self.id, describe(error))

@@ -17,7 +17,15 @@ from pydantic import ValidationError
 
 from config import FieldProblem, IntegrationConfig, IntegrationInput, describe_validation_error
 from runtime.bus import EventName, new_event
-from runtime.store import AuditIn, EventIn, IntegrationIn, IntegrationRow, Store, utc_now
+from runtime.store import (
+    AuditIn,
+    EventIn,
+    IntegrationIn,
+    IntegrationRow,
+    Store,
+    StoredCredential,
+    utc_now,
+)
 from runtime.telemetry import current_traceparent
 from runtime.vault import SealedValue, Secret, Vault
 
@@ -140,6 +148,31 @@ class IntegrationService:
 
     async def list(self) -> list[IntegrationView]:
         return [_view(row) for row in await self._store.list_integrations()]
+
+    async def rotate_credentials(
+        self, integration_id: str, values: Mapping[str, Secret[str]], *, origin: str
+    ) -> tuple[str, ...]:
+        """Store credentials the peer replaced (a rotated OAuth2 refresh token): sealed, and
+        written with an audit row `credential.rotated` naming the fields (never a value) in
+        one transaction. Only credentials that are stored are replaced (one the user removed
+        meanwhile stays removed). The configuration and its version stay as they are: a
+        user's concurrent edit is not refused for it, and nothing restarts (the adapter that
+        rotated the value goes on with it). Returns the fields asked for, if any was stored."""
+        if not values:
+            return ()
+        now = self._now()
+        fields = tuple(sorted(values))
+        sealed = [
+            StoredCredential(
+                integration_id, field, self._vault.seal(integration_id, field, values[field]), now
+            )
+            for field in fields
+        ]
+        audit = AuditIn(
+            origin, "credential.rotated", integration_id, {"credentials_rotated": list(fields)}
+        )
+        replaced = await self._store.replace_credentials(sealed, audit=audit)
+        return fields if replaced else ()
 
     async def credentials(self, integration_id: str) -> dict[str, Secret[str]]:
         """The opened credential values, for the integration's adapter only."""

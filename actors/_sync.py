@@ -18,11 +18,12 @@ from typing import cast
 from opentelemetry import trace
 
 from actors._mapping import map_record
-from adapters import Adapter, Batch, SyncKind, SyncRequest
+from adapters import Adapter, Batch, SourceRecord, SyncKind, SyncRequest
 from adapters import JsonObject as AdapterCursor
 from config import FieldMapping
 from runtime.store import (
     JsonObject,
+    LogIn,
     RecordEvents,
     RecordIn,
     RunKind,
@@ -56,6 +57,7 @@ class Progress:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0  # by the source's tombstones (a full run's unseen records go at its end)
     last_progress: float = 0.0
 
 
@@ -116,12 +118,27 @@ async def interrupt_orphans(store: Store, integration_id: str, entity: str) -> N
             await store.finish_run(run.id, RunStatus.INTERRUPTED, ORPHANED)
 
 
-def records_of(batch: Batch, mappings: Sequence[FieldMapping]) -> list[RecordIn]:
-    return [
-        RecordIn(record.external_id, dict(map_record(record.data, mappings).data))
-        for record in batch.records
-        if not record.deleted
+def split_records(
+    found: Sequence[SourceRecord], mappings: Sequence[FieldMapping]
+) -> tuple[list[RecordIn], list[str]]:
+    """What the source says, as the store takes it: the records to write (field mapping
+    applied) and the external ids of its tombstones. An id named twice counts once, the last
+    word winning, whether it wrote the record or deleted it (sync batches and webhooks)."""
+    last: dict[str, SourceRecord] = {}
+    for record in found:
+        last.pop(record.external_id, None)
+        last[record.external_id] = record
+    records = [
+        RecordIn(r.external_id, dict(map_record(r.data, mappings).data))
+        for r in last.values()
+        if not r.deleted
     ]
+    return records, [r.external_id for r in last.values() if r.deleted]
+
+
+def records_of(batch: Batch, mappings: Sequence[FieldMapping]) -> list[RecordIn]:
+    """The batch's records to write (its tombstones left out: `split_records` has both)."""
+    return split_records(batch.records, mappings)[0]
 
 
 async def run_entity(
@@ -143,24 +160,32 @@ async def run_entity(
     request = SyncRequest((run.entity,), request_kind(start, kind), {run.entity: cursor})
     async with aclosing(adapter.sync(request)) as batches:
         async for batch in batches:
+            records, deleted = split_records(batch.records, mappings)
             result = await store.write_batch(
                 run.id,
                 run.integration_id,
                 run.entity,
-                records_of(batch, mappings),
+                records,
                 stored_checkpoint(batch.checkpoint, batch.complete, run.id),
+                deleted=deleted,
                 record_events=record_events(),
             )
-            if result.added or result.updated:
+            if result.added or result.updated or result.deleted:
                 notify()
             trace.get_current_span().add_event(
                 "batch",
-                {"added": result.added, "updated": result.updated, "unchanged": result.unchanged},
+                {
+                    "added": result.added,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                    "deleted": result.deleted,
+                },
             )
             progress.batches += 1
             progress.added += result.added
             progress.updated += result.updated
             progress.unchanged += result.unchanged
+            progress.deleted += result.deleted
             progress.last_progress = now()
 
 
@@ -174,3 +199,23 @@ def summary(run: SyncRun) -> dict[str, object]:
         "unchanged": run.unchanged,
         "deleted": run.deleted,
     }
+
+
+def run_log(run: SyncRun, duration: float) -> LogIn:
+    """The integration's log line for a finished run: its own counts, how long this sync of
+    it took, and its error (as `describe` gave it: never a secret)."""
+    counts = {
+        "added": run.added,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "deleted": run.deleted,
+    }
+    details = {"run_id": run.id, "entity": run.entity, "status": str(run.status), **counts}
+    if run.status is RunStatus.COMPLETED:
+        told = ", ".join(f"{value} {key}" for key, value in counts.items())
+        level, name, message = "info", "sync_completed", f"sync completed: {told}"
+    else:
+        level = "error" if run.status is RunStatus.FAILED else "warning"
+        name, message = "sync_failed", f"sync {run.status}: {run.error}"
+    ms = round(duration * 1000.0, 3)
+    return LogIn(run.integration_id, level, name, f"{run.entity}: {message}", details, ms)

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from actors._mapping import map_record
+from actors._sync import split_records
 from actors._webhook_policy import WebhookOptions, after_failure
 from adapters import Adapter, SourceRecord, WebhookRequest, WebhookResult
 from config import FieldMapping
@@ -34,7 +34,6 @@ from runtime.store import (
     EventIn,
     LogIn,
     RecordEvents,
-    RecordIn,
     Store,
     StoreError,
     StoreUnavailable,
@@ -138,13 +137,10 @@ def received_event(integration_id: str, data: Mapping[str, Any], now: datetime) 
 def records_of(
     entity: str, found: Sequence[SourceRecord], mappings: Sequence[FieldMapping]
 ) -> WebhookRecords:
-    """An entity's records as the hub stores them (field mapping applied), and tombstones."""
-    upserts = tuple(
-        RecordIn(r.external_id, dict(map_record(r.data, mappings).data))
-        for r in found
-        if not r.deleted
-    )
-    return WebhookRecords(entity, upserts, tuple(r.external_id for r in found if r.deleted))
+    """An entity's records as the hub stores them (field mapping applied), and tombstones,
+    as a sync's batch gives them to the store (`_sync.split_records`)."""
+    upserts, deletes = split_records(found, mappings)
+    return WebhookRecords(entity, tuple(upserts), tuple(deletes))
 
 
 async def settle(work: WebhookWork, outcomes: Sequence[WebhookOutcome]) -> WebhookSettled:

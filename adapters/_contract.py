@@ -15,6 +15,7 @@ import enum
 import re
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
 import anyio.lowlevel
@@ -125,7 +126,13 @@ AdapterFactory = Callable[[AdapterContext], Adapter]
 @dataclass(frozen=True, slots=True)
 class AdapterSpec:
     """An adapter as the catalog knows it; `factory` builds an instance for one integration.
-    `kind` is the integration type the adapter serves (`config.IntegrationType`)."""
+    `kind` is the integration type the adapter serves (`config.IntegrationType`).
+
+    `required_credentials` says which of `credential_fields` must be given: each entry is a
+    group of alternatives, at least one of which is needed (`(("password", "token"),)`:
+    either); a credential in no group is optional. None (the default): every one is needed.
+    `credential_help` explains a credential in the setup form ("or a bearer token instead of
+    the password")."""
 
     name: str
     title: str
@@ -137,6 +144,8 @@ class AdapterSpec:
     credential_fields: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
     status: AdapterStatus = AdapterStatus.AVAILABLE
+    required_credentials: tuple[tuple[str, ...], ...] | None = None
+    credential_help: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -149,3 +158,21 @@ class AdapterSpec:
             value = getattr(self, name)
             if not isinstance(value, tuple) or len(set(value)) != len(value):
                 raise ValueError(f"adapter {self.name!r}: {name} must be a tuple of distinct names")
+        known = set(self.credential_fields)
+        for group in self.credential_groups:
+            if not group or len(set(group)) != len(group) or not set(group) <= known:
+                raise ValueError(
+                    f"adapter {self.name!r}: required_credentials must be groups of distinct "
+                    "names from credential_fields"
+                )
+        if not set(self.credential_help) <= known:
+            raise ValueError(f"adapter {self.name!r}: credential_help names unknown credentials")
+        object.__setattr__(self, "credential_help", MappingProxyType(dict(self.credential_help)))
+
+    @property
+    def credential_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The groups of alternatives of which one each must be given (`required_credentials`,
+        or every credential alone when that is None)."""
+        if self.required_credentials is None:
+            return tuple((name,) for name in self.credential_fields)
+        return self.required_credentials

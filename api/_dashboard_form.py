@@ -17,6 +17,7 @@ from datetime import datetime
 from croniter import croniter
 from pydantic import ValidationError
 
+from actors._webhook_endpoints import SECRET_FIELD as WEBHOOK_SECRET
 from adapters import AdapterSpec, AdapterStatus
 from config import ScheduleConfig, describe_validation_error
 
@@ -64,6 +65,8 @@ class FormField:
     minimum: str = ""
     maximum: str = ""
     help: str = ""
+    one_of: str = ""  # a credential with alternatives: its group, one of which must be given
+    alternatives: tuple[str, ...] = ()  # the labels of the others in that group
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +104,35 @@ def adapter_form(spec: AdapterSpec) -> AdapterForm:
         kind=str(spec.kind),
         available=spec.status is AdapterStatus.AVAILABLE,
         fields=form_fields(spec.settings_schema),
-        credentials=tuple(credential_field(name) for name in spec.credential_fields),
+        credentials=credential_fields(spec),
         entities=spec.entities,
     )
 
 
-def credential_field(name: str) -> FormField:
-    return FormField(f"credentials.{name}", humanize(name), "password", "string", required=True)
+def credential_fields(spec: AdapterSpec) -> tuple[FormField, ...]:
+    """A password input per credential but the webhook secret (the wizard's webhook part asks
+    for that): required when it is a group of its own in `spec.credential_groups`, one of a
+    group when it has alternatives there, else optional."""
+    groups = spec.credential_groups
+    fields = []
+    for name in spec.credential_fields:
+        if name == WEBHOOK_SECRET:
+            continue
+        group = next((g for g in groups if name in g), ())
+        others = tuple(humanize(other) for other in group if other != name)
+        fields.append(
+            FormField(
+                f"credentials.{name}",
+                humanize(name),
+                "password",
+                "string",
+                required=group == (name,),
+                help=spec.credential_help.get(name, ""),
+                one_of=" ".join(group) if others else "",
+                alternatives=others,
+            )
+        )
+    return tuple(fields)
 
 
 def form_fields(schema: Mapping[str, object], prefix: str = "settings") -> tuple[FormField, ...]:

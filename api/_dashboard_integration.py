@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from aiohttp import web
 
 from actors._overview import IntegrationSummary
+from actors._webhook_endpoints import SECRET_FIELD as WEBHOOK_SECRET
 from actors._webhook_service import WebhookSummary
 from api import _app
 from api._dashboard_chart import chart
 from api._dashboard_data import entities_of, now_of, overview, spec_of, status
 from api._dashboard_render import not_found, render
-from api._dashboard_views import cell, record_columns, run_seconds, seen
+from api._dashboard_views import cell, record_columns, run_seconds, scheme_title, seen
+from api._webhooks import ROUTE as WEBHOOK_ROUTE
+from config import IntegrationConfig
 from runtime.store import InvalidValue, NotFound, Page, RecordRow, WebhookStatus
 
 HISTORY_RUNS = 30
@@ -94,15 +98,41 @@ async def _records(request: web.Request, summary: IntegrationSummary) -> Records
     return RecordsView(entity, entities, columns, rows, after or "", page.next_cursor)
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """Where a sender posts (the hub's address as this page was asked for), how it signs, and
+    whether the signing secret is set (never the secret)."""
+
+    url: str
+    scheme: str
+    secret_set: bool
+
+
+def _endpoint(request: web.Request, config: IntegrationConfig) -> WebhookEndpoint | None:
+    if config.webhook is None:
+        return None
+    path = WEBHOOK_ROUTE.replace("{integration_id}", quote(config.id, safe=""))
+    return WebhookEndpoint(
+        url=f"{request.url.origin()}{path}",
+        scheme=scheme_title(config.webhook.scheme.value),
+        secret_set=WEBHOOK_SECRET in config.credential_fields,
+    )
+
+
 async def _webhooks(request: web.Request, summary: IntegrationSummary) -> Mapping[str, object]:
-    """The latest deliveries, and how soon to look again while one is still on its way."""
+    """The webhook address, the latest deliveries, and how soon to look again while one is
+    still on its way."""
     config = summary.view.config
     deliveries: tuple[WebhookSummary, ...] = ()
     if config.webhook is not None:
         running = _app.state_of(request).running
         deliveries = (await running.webhooks.list(config.id, limit=WEBHOOK_ROWS)).items
     waits = [RECHECK_MS[d.status] for d in deliveries if d.status in RECHECK_MS]
-    return {"deliveries": deliveries, "recheck": min(waits, default=0)}
+    return {
+        "deliveries": deliveries,
+        "recheck": min(waits, default=0),
+        "webhook": _endpoint(request, config),
+    }
 
 
 async def integration_page(request: web.Request) -> web.Response:

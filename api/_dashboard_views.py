@@ -48,6 +48,19 @@ def is_issue(status: str) -> bool:
     return status in ISSUE_STATUSES
 
 
+# How a sender signs its webhooks (`config.WebhookScheme`), as the wizard offers them.
+WEBHOOK_SCHEMES: Mapping[str, str] = {
+    "standard": "Standard Webhooks",
+    "github": "GitHub",
+    "stripe": "Stripe",
+    "shopify": "Shopify",
+}
+
+
+def scheme_title(scheme: str) -> str:
+    return WEBHOOK_SCHEMES.get(scheme, scheme)
+
+
 # -- time --------------------------------------------------------------------------------------
 
 

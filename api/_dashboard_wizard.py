@@ -15,7 +15,8 @@ from api import _app
 from api._dashboard_data import now_of
 from api._dashboard_form import adapter_form, cron_hint
 from api._dashboard_render import render
-from config import Transform
+from api._dashboard_views import scheme_title
+from config import Transform, WebhookScheme
 
 DEFAULT_CRON = "*/15 * * * *"
 MAX_CRON = 200
@@ -34,6 +35,7 @@ async def wizard(request: web.Request) -> web.Response:
         "cron": cron,
         "hint": cron_hint(cron, now_of(state)),
         "transforms": [transform.value for transform in Transform],
+        "webhook_schemes": [(scheme.value, scheme_title(scheme.value)) for scheme in WebhookScheme],
     }
     return render(request, "wizard.html", context)
 

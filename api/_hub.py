@@ -22,6 +22,7 @@ from actors._webhook_inbox import WebhookInbox
 from actors._webhook_policy import WebhookOptions
 from actors._webhook_service import WebhookService, start_webhooks
 from api._services import Services
+from config import Settings
 from runtime import (
     SYSTEM_CLOCK,
     ChildChange,
@@ -38,7 +39,7 @@ from runtime.store import utc_now
 
 RELAY_BATCH = 500  # events a relay round reads and pipelines (a sync's backlog drains faster)
 ROOT_OPTIONS = SupervisorOptions(name="hub", on_intensity=OnIntensity.PARK)
-WEBHOOK_OPTIONS = WebhookOptions()  # retries, leases, group commit (tests pass their own)
+WEBHOOK_OPTIONS = WebhookOptions()  # the code defaults (the settings' defaults are the same)
 
 DEMO_INTEGRATION = {
     "id": "demo",
@@ -61,6 +62,15 @@ class RunningHub:
     webhooks: WebhookService
 
 
+def webhook_options(settings: Settings) -> WebhookOptions:
+    """The webhook options an operator tunes (`HUB_WEBHOOK_*`), the others at their defaults."""
+    return WebhookOptions(
+        max_attempts=settings.webhook_max_attempts,
+        retry_base=float(settings.webhook_retry_seconds),
+        retry_cap=float(settings.webhook_retry_max_seconds),
+    )
+
+
 async def ensure_demo(integrations: IntegrationService) -> None:
     """On a first start (no integrations at all) add the demo, so there is something to see."""
     if not await integrations.list():
@@ -77,12 +87,13 @@ async def running_hub(
     stall_timeout: float = STALL_TIMEOUT,
     tracer_provider: TracerProvider | None = None,
     now: Callable[[], datetime] = utc_now,
-    webhooks: WebhookOptions = WEBHOOK_OPTIONS,
+    webhooks: WebhookOptions | None = None,
 ) -> AsyncIterator[RunningHub]:
     """Everything under one root supervisor; `clock`, `root_options`, `stall_timeout` and
-    `now` (the wall clock the schedule is planned on) are for tests."""
+    `now` (the wall clock the schedule is planned on) are for tests, and so is `webhooks`
+    (None: the options the settings give, `webhook_options`)."""
     settings = services.settings
-    inbox = WebhookInbox(webhooks)
+    inbox = WebhookInbox(webhook_options(settings) if webhooks is None else webhooks)
     bus = await open_bus(settings.nats_url, clock=clock)
     try:
         relay = OutboxRelay(

@@ -212,6 +212,13 @@ class CatalogItem(BaseModel):
     status: Literal["available", "coming"]
     settings_schema: dict[str, JsonValue] = Field(description="JSON Schema of its settings.")
     credential_fields: list[str]
+    required_credentials: list[list[str]] = Field(
+        description="Groups of credential fields: at least one of each group must be given; "
+        "a field in no group is optional."
+    )
+    credential_help: dict[str, str] = Field(
+        description="What a credential field is, by name (for a setup form)."
+    )
     entities: list[str]
 
 
@@ -382,6 +389,8 @@ def catalog_item_out(spec: AdapterSpec) -> CatalogItem:
         status=spec.status.value,
         settings_schema=_json_object(spec.settings_schema),
         credential_fields=list(spec.credential_fields),
+        required_credentials=[list(group) for group in spec.credential_groups],
+        credential_help=dict(spec.credential_help),
         entities=list(spec.entities),
     )
 

@@ -31,6 +31,7 @@ class WatchedStore:
         self._done: dict[str, anyio.Event] = {}
         self._marked_at: dict[str, float] = {}
         self.outcomes: dict[str, tuple[RunStatus, str | None]] = {}  # how each run ended
+        self.finished_at: dict[str, float] = {}  # `time.perf_counter()` of each run's finish
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -62,7 +63,9 @@ class WatchedStore:
             if event.type in ENDED_TYPES and event.integration_id in self._done:
                 self._ids[event.id] = event.integration_id
                 self.outcomes[event.integration_id] = (status, error)
-        return await self._store.finish_run(run_id, status, error, events=events, **options)
+        finished = await self._store.finish_run(run_id, status, error, events=events, **options)
+        self.finished_at[finished.integration_id] = time.perf_counter()
+        return finished
 
     async def mark_events_sent(self, ids: Sequence[str], at: datetime) -> int:
         marked = await self._store.mark_events_sent(ids, at)

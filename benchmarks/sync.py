@@ -62,7 +62,7 @@ from benchmarks._report import Figure, emit, percentile, ratio_goal, value_goal
 from benchmarks._upstream import Upstream
 from benchmarks._watch import WatchedStore
 from config import load_settings
-from runtime.bus import CloudEvent, EventName, NatsBus, OutboxRelay, new_event
+from runtime.bus import CloudEvent, EventName, NatsBus, OutboxEvent, OutboxRelay, new_event
 from runtime.store import RunStatus, Store
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -173,9 +173,16 @@ class Harness:
 
     async def first_sync(self, iid: str) -> float:
         self.store.expect(iid)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await self.running.hub.add(iid)
-        return await self.ended(iid) - started
+        ended = await self.ended(iid)
+        finished = self.store.finished_at.pop(iid)
+        progress(
+            f"{iid}: {ended - started:.3f} s, {time.process_time() - cpu:.3f} s CPU; the run "
+            f"finished at {finished - started:.3f} s, its last event was acked "
+            f"{ended - finished:.3f} s later"
+        )
+        return ended - started
 
     async def ended(self, iid: str) -> float:
         """When the run's end was acknowledged; raises if the run did not complete."""
@@ -284,9 +291,11 @@ class Sides:
         return seconds
 
     async def bare_new(self, window: int) -> float:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await self.bare.sync(self.base_url, self.tag(), window, self.events)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        progress(f"bare: {seconds:.3f} s, {time.process_time() - cpu:.3f} s CPU")
+        return seconds
 
 
 async def warm_up(h: Harness, bare: Bare, base_url: str, window: int) -> int:
@@ -404,16 +413,20 @@ async def relay_figure(h: Harness, bare: Bare, settings: Settings) -> Figure:
 
 
 class ListOutbox:
+    """An outbox in a list (`seq` = place from 1); the relay marks a prefix of it."""
+
     def __init__(self, events: Sequence[CloudEvent]) -> None:
-        self.events = list(events)
+        self.events = [OutboxEvent.of(event, seq) for seq, event in enumerate(events, start=1)]
+        self.marked = 0
         self.done = anyio.Event()
 
-    async def pending(self, limit: int) -> Sequence[CloudEvent]:
-        return self.events[:limit]
+    async def pending(self, limit: int, after: int | None = None) -> Sequence[OutboxEvent]:
+        start = self.marked if after is None else after
+        return self.events[start : start + limit]
 
     async def mark_sent(self, ids: Sequence[str], at: datetime) -> None:
-        del self.events[: len(ids)]
-        if not self.events:
+        self.marked += len(ids)
+        if self.marked == len(self.events):
             self.done.set()
 
 

@@ -1,6 +1,6 @@
 """Inbound webhook benchmark (issue 5): verified and durably stored webhooks per second.
 
-    python -m benchmarks.webhooks [--quick]
+    python -m benchmarks.webhooks [--quick] [--profile]
 
 The hub (`running_hub` with its web app, PostgreSQL on a fresh database of 127.0.0.1:5432,
 the in-process bus) takes Standard Webhooks deliveries at `POST /webhooks/bench`: each is
@@ -27,9 +27,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import cProfile
 import hashlib
 import hmac
+import io
 import json
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -88,6 +91,7 @@ class Run:
     seconds: float
     p50_ms: float
     p99_ms: float
+    answered: int  # warm-up included
 
     @property
     def per_s(self) -> float:
@@ -160,7 +164,7 @@ async def _load(command: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter() + command["warmup"]
     end = start + command["seconds"]
     latencies: list[float] = []
-    counts = {"ok": 0, "failed": 0}
+    counts = {"ok": 0, "failed": 0, "answered": 0}
 
     async def connection(number: int) -> None:
         _, conn = await loop.create_connection(_Connection, host, port)
@@ -168,6 +172,7 @@ async def _load(command: dict[str, Any]) -> dict[str, Any]:
         while (now := time.perf_counter()) < end:
             n += 1
             status = await conn.send(_request(host, port, n, f"{prefix}-{number}", key))
+            counts["answered"] += 1
             if now >= start:
                 latencies.append(time.perf_counter() - now)
                 counts["ok" if 200 <= status < 300 else "failed"] += 1
@@ -236,7 +241,14 @@ class LoadProcess:
         if not line:
             raise RuntimeError("the load process ended without an answer")
         found = json.loads(line)
-        return Run(found["ok"], found["failed"], found["seconds"], found["p50_ms"], found["p99_ms"])
+        return Run(
+            found["ok"],
+            found["failed"],
+            found["seconds"],
+            found["p50_ms"],
+            found["p99_ms"],
+            found["answered"],
+        )
 
 
 # -- the two sides ----------------------------------------------------------------------------
@@ -345,11 +357,14 @@ async def phase(sides: Sides, settings: Settings, rounds: int, label: str, tag: 
     found = Phase()
     intake = sides.running.webhooks.intake
     for round_ in range(rounds):
+        cpu = time.process_time()
         found.bare.append(await sides.load.measure(sides.bare_url, settings, f"b{tag}{round_}"))
-        progress(f"{label} {round_ + 1}, bare: {_shown(found.bare[-1])}")
+        progress(f"{label} {round_ + 1}, bare: {_shown(found.bare[-1], cpu)}")
         commits, saved = intake.commits, intake.saved
         stored_before, processed_before = await _counts(sides.database_url)
+        cpu = time.process_time()
         run = await sides.load.measure(sides.hub_url, settings, f"h{tag}{round_}")
+        cpu_shown = _cpu(run, cpu)
         stored, done = await _counts(sides.database_url)
         found.hub.append(run)
         found.batch.append((intake.saved - saved) / max(1, intake.commits - commits))
@@ -357,7 +372,7 @@ async def phase(sides: Sides, settings: Settings, rounds: int, label: str, tag: 
             (done - processed_before) / (settings.seconds + settings.warmup)
         )
         progress(
-            f"{label} {round_ + 1}, hub: {_shown(run)}; {stored - stored_before} stored "
+            f"{label} {round_ + 1}, hub: {_shown(run)}{cpu_shown}; {stored - stored_before} stored "
             f"({found.batch[-1]:.1f} a commit), {found.processed_per_s[-1]:.0f} processed/s"
             + (f"; {run.failed} answers not 2xx" if run.failed else "")
         )
@@ -406,17 +421,51 @@ def _middle(runs: Sequence[Run]) -> Run:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def _shown(run: Run) -> str:
-    return f"{run.per_s:.0f}/s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms"
+def _shown(run: Run, cpu: float | None = None) -> str:
+    shown = f"{run.per_s:.0f}/s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms"
+    return shown if cpu is None else shown + _cpu(run, cpu)
 
 
-async def run(settings: Settings) -> None:
+def _cpu(run: Run, since: float) -> str:
+    """This process's CPU per request answered (warm-up included) since `since`: less
+    dependent on the machine's load than the rate."""
+    seconds = time.process_time() - since
+    return f", {seconds * 1e6 / max(1, run.answered):.0f} µs CPU a request"
+
+
+async def profile(database_url: str, settings: Settings, data_dir: Path) -> None:
+    """One hub run with processing alongside, then one of intake alone, each under cProfile;
+    the top of each on stderr (the hub's process only: the load runs in its own)."""
+    async with (
+        LoadProcess.started() as load,
+        hub_side(database_url, data_dir) as (running, hub_url),
+    ):
+        for label in ("processing alongside", "intake alone"):
+            if label == "intake alone":
+                progress(f"backlog processed in {await drained(database_url, 30):.1f} s")
+                await running.hub.remove(INTEGRATION)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            found = await load.measure(hub_url, settings, f"p{label[0]}")
+            profiler.disable()
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
+            progress(f"profile, {label} ({_shown(found)} under the profiler)")
+            print(out.getvalue(), file=sys.stderr)
+
+
+async def run(settings: Settings, *, profiled: bool = False) -> None:
     problem = await postgres_ok()
     if problem is not None:
         progress(f"skipping every figure (each needs PostgreSQL): {problem}")
         return
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as data_dir:
         async with fresh_database() as database_url:
+            if profiled:
+                await profile(database_url, settings, Path(data_dir))
+                return
             for figure in await figures(database_url, settings, Path(data_dir)):
                 emit(figure)
 
@@ -428,12 +477,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="two short rounds (< 60 s)")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the hub's process in one run of each phase"
+    )
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)  # the load's
     args = parser.parse_args(argv)
     if args.load:
         return load_process_main()
     started = time.perf_counter()
-    asyncio.run(run(QUICK if args.quick else FULL))
+    asyncio.run(run(QUICK if args.quick else FULL, profiled=args.profile))
     progress(f"done in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -113,7 +113,24 @@ def _check_string(value: str, where: str) -> None:
         raise ValueError(f"{where}: {error}") from None
 
 
-IntegrationId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+# Ids the dashboard's own routes use beside `/integrations/{id}`: an integration so named
+# could never be opened there (`/integrations/new` is the setup wizard).
+RESERVED_IDS = frozenset({"new"})
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_IDS:
+        raise ValueError(
+            f"{value!r} is reserved (the dashboard's /integrations/{value} page); choose another id"
+        )
+    return value
+
+
+# A stored integration's id: the slug rule alone, so that one stored before its id was
+# reserved still loads (it can be listed, run and deleted; an edit of it is refused).
+StoredIntegrationId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+# The id a new or edited integration may have: the slug rule, and not a reserved word.
+IntegrationId = Annotated[StoredIntegrationId, AfterValidator(_not_reserved)]
 AdapterName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
 CredentialKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 CredentialValue = Annotated[SecretStr, AfterValidator(_check_credential)]
@@ -202,6 +219,7 @@ class _IntegrationFields(BaseModel):
 class IntegrationConfig(_IntegrationFields):
     """An integration as stored and returned: no credential values, only their names."""
 
+    id: StoredIntegrationId = Field(description="Stable id: a slug or a UUID in lower case.")
     credential_fields: tuple[CredentialKey, ...] = Field(
         default=(), max_length=MAX_CREDENTIALS, description="Names of the credentials that are set."
     )

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from config._cron import cron_problem
@@ -166,6 +173,27 @@ class Settings(BaseSettings):
     webhook_max_body_bytes: int = Field(
         default=MiB, ge=1, le=64 * MiB, description="Largest webhook body accepted (larger: 413)."
     )
+    webhook_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Attempts at processing a webhook delivery before it is dead "
+        "(kept, listed, replayable).",
+    )
+    webhook_retry_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=86_400,
+        description="Seconds before a failed webhook delivery is tried again; "
+        "the wait doubles with each attempt (or the peer's Retry-After, if longer).",
+    )
+    webhook_retry_max_seconds: int = Field(
+        default=3600,
+        ge=1,
+        le=7 * 86_400,
+        description="Longest wait between two attempts at a webhook delivery "
+        "(at least webhook_retry_seconds).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -202,6 +230,14 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         return _check_secret(value)
+
+    @field_validator("webhook_retry_max_seconds")
+    @classmethod
+    def _retry_cap(cls, value: int, info: ValidationInfo) -> int:
+        first = info.data.get("webhook_retry_seconds")
+        if first is not None and value < first:
+            raise ValueError(f"must be at least webhook_retry_seconds ({first}), got {value}")
+        return value
 
     @field_validator("data_dir")
     @classmethod

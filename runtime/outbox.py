@@ -5,29 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from runtime.bus import CloudEvent
+from runtime.bus import CloudEvent, OutboxEvent
 from runtime.store import EventRow, Store
 
 
-def cloud_event(row: EventRow) -> CloudEvent:
+def outbox_event(row: EventRow) -> OutboxEvent:
     """The stored event as the relay publishes it. Not validated again: every row was built
-    by `new_event` and checked by the store on the way in (this path runs per event)."""
-    return CloudEvent.model_construct(
-        id=row.id,
-        source=row.source,
-        type=row.type,
-        time=row.time,
-        traceparent=row.traceparent,
-        data=dict(row.data),
-    )
+    by `new_event` (or the store) and checked on the way in (this path runs per event)."""
+    return OutboxEvent(row.seq, row.id, row.source, row.type, row.time, row.traceparent, row.data)
+
+
+def cloud_event(row: EventRow) -> CloudEvent:
+    """The stored event as a model, built the same way (not validated again)."""
+    return outbox_event(row).cloud_event()
 
 
 class StoreOutbox:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def pending(self, limit: int) -> Sequence[CloudEvent]:
-        return [cloud_event(row) for row in await self._store.pending_events(limit)]
+    async def pending(self, limit: int, after: int | None = None) -> Sequence[OutboxEvent]:
+        """The oldest unsent events; with `after`, the events that follow that `seq` (the
+        relay reads ahead so while the ones before are being marked: in one relay's outbox
+        they are unsent, and one another relay sent meanwhile is only sent again)."""
+        if after is None:
+            rows = await self._store.pending_events(limit)
+        else:
+            rows = await self._store.events_after(after, limit)
+        return [outbox_event(row) for row in rows]
 
     async def mark_sent(self, ids: Sequence[str], at: datetime) -> None:
         await self._store.mark_events_sent(ids, at)

@@ -10,7 +10,7 @@ checkpoint), `_plan` (sync decisions), `_driver` (WebDAV over the shared HTTP cl
 
 from adapters._contract import AdapterSpec
 from adapters.caldav._adapter import ENTITY, Account, CalDavAdapter
-from adapters.caldav._settings import CREDENTIALS, CalDavSettings
+from adapters.caldav._settings import CREDENTIALS, PASSWORD, TOKEN, CalDavSettings
 from config import IntegrationType
 
 SPEC = AdapterSpec(
@@ -27,6 +27,11 @@ SPEC = AdapterSpec(
     settings_schema=CalDavSettings.model_json_schema(),
     credential_fields=CREDENTIALS,
     entities=(ENTITY,),
+    required_credentials=(CREDENTIALS,),
+    credential_help={
+        PASSWORD: "With the username setting (HTTP Basic).",
+        TOKEN: "Or a bearer token instead of the username and password.",
+    },
 )
 
 __all__ = ["ENTITY", "SPEC", "Account", "CalDavAdapter", "CalDavSettings"]

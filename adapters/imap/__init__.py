@@ -29,8 +29,14 @@ SPEC = AdapterSpec(
     kind=IntegrationType.IMAP,
     factory=ImapAdapter,
     settings_schema=ImapSettings.model_json_schema(),
-    credential_fields=(PASSWORD,),
+    credential_fields=(PASSWORD, ACCESS_TOKEN),
     entities=(ENTITY,),
+    required_credentials=((PASSWORD, ACCESS_TOKEN),),
+    credential_help={
+        PASSWORD: "The mailbox password (or an app password).",
+        ACCESS_TOKEN: "Or an OAuth 2.0 access token (XOAUTH2: Gmail, Microsoft 365) instead of "
+        "the password; used as given, not refreshed.",
+    },
 )
 
 __all__ = ["ACCESS_TOKEN", "ENTITY", "PASSWORD", "SPEC", "ImapAdapter", "ImapSettings", "Security"]

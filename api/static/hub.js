@@ -98,8 +98,9 @@ const Hub = (() => {
     };
   }
 
-  // `integration`: only that integration's events (the API filters them).
-  function listen(onEvent, integration) {
+  // `integration`: only that integration's events (the API filters them). `onOpen` runs each
+  // time the stream (re)connects: what happened before it did is not sent, so re-read it.
+  function listen(onEvent, integration, onOpen) {
     if (!("EventSource" in window)) return null;
     const live = document.getElementById("live");
     const query = integration ? "?" + new URLSearchParams({ integration }) : "";
@@ -111,7 +112,10 @@ const Hub = (() => {
     };
     EVENT_NAMES.forEach((name) => source.addEventListener(name, handle(name)));
     source.onmessage = handle("message");
-    source.onopen = () => { if (live) { live.classList.add("on"); live.title = "Live updates: connected"; } };
+    source.onopen = () => {
+      if (live) { live.classList.add("on"); live.title = "Live updates: connected"; }
+      if (onOpen) onOpen();
+    };
     source.onerror = () => { if (live) { live.classList.remove("on"); live.title = "Live updates: reconnecting"; } };
     window.addEventListener("pagehide", () => source.close());
     return source;

@@ -1,6 +1,7 @@
 // One integration's page: Sync now / Test connection / Reconnect through the JSON API; live
-// events re-fetch the status panel (with the progress bar), the sync history, the logs and the
-// webhook deliveries; the records browser pages in place; Replay goes through the JSON API.
+// events re-fetch the status panel (with the progress bar), the sync history, the logs, the
+// records shown (the same entity and page) and the webhook deliveries; the records browser
+// pages in place; Replay goes through the JSON API.
 "use strict";
 
 (() => {
@@ -27,6 +28,7 @@
     if (fresh.dataset.lastRun !== lastRun || (wasSyncing && !syncing)) {
       Hub.soon("history", refreshHistory, 50);
       Hub.soon("logs", refreshLogs, 50);
+      Hub.soon("records", () => refreshRecords(recordsQuery()), 50);
     }
     if (syncing) Hub.soon("status", refreshStatus, SYNC_POLL_MS);
   }
@@ -39,10 +41,14 @@
     return Hub.refresh(document.getElementById("logs"), base + "/logs" + (query ? "?" + query : ""));
   }
 
+  // The page of records shown now: its entity and where it starts.
   function recordsQuery() {
     const records = document.getElementById("records");
     const entity = records ? records.dataset.entity : "";
-    return entity ? new URLSearchParams({ entity }).toString() : "";
+    if (!entity) return "";
+    const query = new URLSearchParams({ entity });
+    if (records.dataset.after) query.set("after", records.dataset.after);
+    return query.toString();
   }
 
   function refreshRecords(query) {
@@ -57,11 +63,14 @@
       Hub.soon("history", refreshHistory, 100);
       Hub.soon("logs", refreshLogs, 100);
     }
+    if (event.name === "record_changed" || event.name === "sync_completed") {
+      Hub.soon("records", () => refreshRecords(recordsQuery()), event.name === "record_changed" ? 1000 : 100);
+    }
     if (event.name === "webhook_received") {
       Hub.soon("webhooks", refreshWebhooks, 300);
       Hub.soon("records", () => refreshRecords(recordsQuery()), 300);
     }
-  }, id);
+  }, id, () => Hub.soon("status", refreshStatus, 0));
 
   async function act(button) {
     const action = button.dataset.action;

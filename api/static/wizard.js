@@ -1,6 +1,8 @@
 // The setup wizard: one step at a time (type -> connection -> field mapping -> schedule), the
 // connection tested and a sample read through the JSON API, saved with POST /api/integrations.
 // A 422 names each bad field as a dotted path; the message goes next to that field.
+// Inbound webhooks (scheme and signing secret) are a choice in step 4, or part of step 2 for a
+// type that only receives webhooks; a secret can be generated here (crypto.getRandomValues).
 "use strict";
 
 (() => {
@@ -16,6 +18,12 @@
   const formError = document.getElementById("form-error");
   const testResult = document.getElementById("test-result");
   const mappingBox = document.getElementById("mapping");
+  const webhookFields = document.getElementById("webhook-fields");
+  const webhookOn = document.getElementById("f-webhook-enabled");
+  const webhookOptions = document.getElementById("webhook-options");
+  const webhookScheme = document.getElementById("f-webhook-scheme");
+  const webhookSecret = document.getElementById("f-webhook-secret");
+  const WEBHOOK_KIND = "Webhook";
   let current = 1;
   let adapter = "";
   let idEdited = false;
@@ -58,7 +66,62 @@
     }
     testResult.textContent = "";
     sampled = "";
+    placeWebhooks(fields ? fields.dataset.kind : "");
   }
+
+  // -- webhooks ---------------------------------------------------------------------------------
+  // A type that only receives webhooks asks for them with its connection (always on); any
+  // other type offers them as a choice with the schedule.
+  function placeWebhooks(kind) {
+    const only = kind === WEBHOOK_KIND;
+    const wasOnly = webhookFields.closest('[data-webhook-slot="2"]') !== null;
+    form.querySelector('[data-webhook-slot="' + (only ? "2" : "4") + '"]').appendChild(webhookFields);
+    document.getElementById("webhook-toggle").hidden = only;
+    document.getElementById("webhook-always").hidden = !only;
+    document.getElementById("schedule-fields").hidden = only;
+    document.getElementById("schedule-none").hidden = !only;
+    if (only !== wasOnly) {
+      webhookOn.checked = only;
+      scheduleOn.checked = !only;
+    }
+    showWebhookOptions();
+  }
+
+  function showWebhookOptions() {
+    webhookOptions.hidden = !webhookOn.checked;
+    webhookOptions.disabled = !webhookOn.checked;
+  }
+
+  function receivesOnly() {
+    const fields = adapterFields();
+    return fields !== null && fields.dataset.kind === WEBHOOK_KIND;
+  }
+
+  function webhooksWanted() {
+    return webhookOn.checked && !webhookOptions.disabled;
+  }
+
+  function generateSecret() {
+    const bytes = new Uint8Array(32);
+    window.crypto.getRandomValues(bytes);
+    webhookSecret.value = "whsec_" + btoa(String.fromCharCode(...bytes));
+    clearErrors(webhookSecret.closest(".field"));
+    webhookSecret.focus();
+    webhookSecret.select();
+  }
+
+  // What the hub would refuse when a delivery arrives (a Standard Webhooks secret is
+  // "whsec_" and base64), said now rather than then.
+  function secretProblem() {
+    if (webhookScheme.value !== "standard") return "";
+    const encoded = webhookSecret.value.trim().replace(/^whsec_/, "");
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) {
+      return "a Standard Webhooks secret is whsec_ followed by base64: generate one, or paste the sender's";
+    }
+    return "";
+  }
+
+  webhookOn.addEventListener("change", showWebhookOptions);
 
   function slug(text) {
     let id = text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
@@ -98,6 +161,11 @@
         const value = valueOf(input);
         if (value !== undefined && body[group]) body[group][rest.join(".")] = value;
       });
+    }
+    if (webhooksWanted()) {
+      body.webhook = { scheme: webhookScheme.value };
+      const secret = webhookSecret.value.trim();
+      if (secret) body.credentials.webhook_secret = secret;
     }
     return body;
   }
@@ -198,11 +266,13 @@
       if (!message && input.dataset.type === "json" && input.value.trim()) {
         try { JSON.parse(input.value); } catch (error) { message = "must be valid JSON"; }
       }
+      if (!message && input === webhookSecret) message = secretProblem();
       if (message) {
         showErrors([{ field: input.dataset.field, message }]);
         ok = false;
       }
     });
+    if (!checkAlternatives(section)) ok = false;
     if (step === 4) {
       const set = entityFields();
       if (set && set.querySelector('input[name="entity"]') && !chosenEntities().length) {
@@ -210,6 +280,24 @@
         ok = false;
       }
     }
+    return ok;
+  }
+
+  // Credentials that are alternatives (a password or a token): one of each group is needed.
+  function checkAlternatives(section) {
+    const groups = new Map();
+    section.querySelectorAll("[data-one-of]").forEach((input) => {
+      if (input.disabled || input.closest("fieldset[disabled]")) return;
+      const group = groups.get(input.dataset.oneOf) || [];
+      group.push(input);
+      groups.set(input.dataset.oneOf, group);
+    });
+    let ok = true;
+    groups.forEach((inputs) => {
+      if (inputs.some((input) => input.value.trim() !== "")) return;
+      showErrors([{ field: inputs[0].dataset.field, message: inputs[0].dataset.oneOfMessage }]);
+      ok = false;
+    });
     return ok;
   }
 
@@ -297,6 +385,10 @@
       mappingBox.appendChild(element("p", { class: "muted" }, "This type has no entities to map: records are kept as the source sends them."));
       return;
     }
+    if (receivesOnly()) {
+      mappingBox.appendChild(element("p", { class: "muted" }, "This type only receives webhooks, so there is nothing to sample: records are kept as its template reads them from each delivery."));
+      return;
+    }
     await Promise.all(entities.map(async (entity) => {
       const slot = mappingBox.appendChild(element("p", { class: "muted", "data-sample-of": entity }, "Reading a sample of " + entity + "…"));
       const answer = await Hub.api("POST", "/api/samples", { integration: input, entity });
@@ -356,6 +448,8 @@
       testConnection();
     } else if (button.dataset.action === "save") {
       save(button);
+    } else if (button.dataset.action === "generate-secret") {
+      generateSecret();
     }
   });
   form.addEventListener("submit", (submit) => submit.preventDefault());

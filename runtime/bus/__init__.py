@@ -21,6 +21,7 @@ from runtime.bus._nats import STREAM_NAME, NatsAck, NatsBus, NatsBusStatistics, 
 from runtime.bus._open import open_bus
 from runtime.bus._relay import (
     DEFAULT_RELAY_BACKOFF,
+    OutboxEvent,
     OutboxRelay,
     OutboxSource,
     PendingAck,
@@ -47,6 +48,7 @@ __all__ = [
     "NatsBus",
     "NatsBusStatistics",
     "NatsOptions",
+    "OutboxEvent",
     "OutboxRelay",
     "OutboxSource",
     "PendingAck",

@@ -9,7 +9,7 @@ time it stores (`_time`, `_moment`, `_read_time`) and how a batch of records rea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import ModuleType
 from typing import Any, TypeVar
@@ -158,9 +158,13 @@ class StoreFacade(WebhookFacade):
     async def list_credentials(self, integration_id: str | None = None) -> list[StoredCredential]:
         return await self._call(self._admin.list_credentials, integration_id)
 
-    async def replace_credentials(self, credentials: Sequence[StoredCredential]) -> int:
+    async def replace_credentials(
+        self, credentials: Sequence[StoredCredential], *, audit: AuditIn | None = None
+    ) -> int:
         return await self._call(
-            self._admin.replace_credentials, _params.stored_credentials(credentials, self._time)
+            self._admin.replace_credentials,
+            _params.stored_credentials(credentials, self._time),
+            None if audit is None else _params.audit(audit, self._now(), self._time),
         )
 
     # -- sync runs and records -----------------------------------------------------------
@@ -191,9 +195,11 @@ class StoreFacade(WebhookFacade):
         records: Sequence[RecordIn],
         checkpoint: JsonObject | None,
         *,
+        deleted: Sequence[str] = (),
         events: Sequence[EventIn] = (),
         record_events: RecordEvents | None = None,
     ) -> BatchResult:
+        tombstones = _params.tombstones(deleted, records)
         operation, batch, state = self._batch(records, checkpoint)
         return await self._call(
             operation,
@@ -202,6 +208,7 @@ class StoreFacade(WebhookFacade):
             entity=entity,
             records=batch,
             checkpoint=state,
+            deleted=tombstones,
             events=_params.events(events, self._time),
             record_events=_record_events.stamp(record_events, self._time),
             now=self._stamp(),
@@ -215,6 +222,7 @@ class StoreFacade(WebhookFacade):
         *,
         events: Sequence[EventIn] = (),
         record_events: RecordEvents | None = None,
+        counts_in: Collection[str] = (),
     ) -> SyncRun:
         return await self._call(
             self._records.finish_run,
@@ -223,6 +231,7 @@ class StoreFacade(WebhookFacade):
             error=None if error is None else text(error, "run error"),
             events=_params.events(events, self._time),
             record_events=_record_events.stamp(record_events, self._time),
+            counts_in=frozenset(counts_in),
             now=self._stamp(),
         )
 

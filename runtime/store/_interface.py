@@ -12,7 +12,7 @@ a new run supersedes the older ones.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -104,9 +104,15 @@ class Store(Protocol):
         self, integration_id: str | None = None
     ) -> list[StoredCredential]: ...
 
-    async def replace_credentials(self, credentials: Sequence[StoredCredential]) -> int:
-        """Overwrite existing credentials in one transaction (key rotation); rows that are gone
-        by now are skipped. Returns how many were replaced."""
+    async def replace_credentials(
+        self, credentials: Sequence[StoredCredential], *, audit: AuditIn | None = None
+    ) -> int:
+        """Overwrite existing credentials in one transaction (key rotation, a token the peer
+        rotated); rows that are gone by now are skipped. Returns how many were replaced.
+
+        The integration's config and `version` are left alone, so a user's edit is never
+        refused for it. `audit`, if given, is written in the same transaction when at least
+        one credential was replaced."""
         ...
 
     # -- sync runs and records --------------------------------------------------------------
@@ -135,16 +141,22 @@ class Store(Protocol):
         records: Sequence[RecordIn],
         checkpoint: JsonObject | None,
         *,
+        deleted: Sequence[str] = (),
         events: Sequence[EventIn] = (),
         record_events: RecordEvents | None = None,
     ) -> BatchResult:
-        """Upsert the records by content hash, save the checkpoint (None: keep the old one)
-        and the events, and for a full run note the keys as seen: all in one transaction.
+        """Upsert the records by content hash, soft-delete the `deleted` external ids (the
+        source's tombstones), save the checkpoint (None: keep the old one) and the events, and
+        for a full run note the keys as seen: all in one transaction.
 
         Unchanged records are not written; a deleted record that comes back counts as updated.
-        Records repeating an external id within the batch count once; the last one wins.
-        With `record_events`, each added or updated record also gets its `record_changed`
-        event (before `events`, in external-id order); unchanged ones get none."""
+        Records repeating an external id within the batch count once; the last one wins. A
+        tombstone sets `deleted_at` of a live record and counts in the result's and the run's
+        `deleted`; one for an unknown or already deleted record does nothing. An id both in
+        `records` and in `deleted` is an `InvalidValue` (the caller knows which came last).
+        With `record_events`, each added, updated or deleted record also gets its
+        `record_changed` event (before `events`: the written ones, then the deleted ones,
+        each in external-id order); unchanged ones and no-op tombstones get none."""
         ...
 
     async def finish_run(
@@ -155,11 +167,16 @@ class Store(Protocol):
         *,
         events: Sequence[EventIn] = (),
         record_events: RecordEvents | None = None,
+        counts_in: Collection[str] = (),
     ) -> SyncRun:
         """End a RUNNING run. A COMPLETED full run marks the entity's records it did not see
         as deleted (with `record_events`, each with a `record_changed` event, change
         `deleted`, before `events`). An INTERRUPTED run keeps its seen keys, so it can be
-        resumed."""
+        resumed.
+
+        `counts_in` names events (by id, out of `events`) whose data gets the finished run's
+        own counts (`added`, `updated`, `unchanged`, `deleted`: the run's whole, over every
+        resumption, deletions at its end included), so the run's report commits with it."""
         ...
 
     async def mark_interrupted_runs(self) -> int:

@@ -119,6 +119,7 @@ class BatchResult:
     added: int
     updated: int
     unchanged: int
+    deleted: int = 0  # live records the batch's tombstones soft-deleted
 
 
 @dataclass(frozen=True, slots=True)

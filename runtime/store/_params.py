@@ -38,6 +38,20 @@ def records(batch: Sequence[RecordIn]) -> list[Prepared]:
     return prepare_records({record.external_id: record.data for record in batch})
 
 
+def tombstones(deleted: Sequence[str], batch: Sequence[RecordIn]) -> list[str]:
+    """A batch's deleted external ids, checked, each once, sorted; one the batch also
+    upserts is refused: which of the two came last is the caller's to say."""
+    if not deleted:
+        return []
+    keys = sorted({text(key, "deleted external id") for key in deleted})
+    both = set(keys).intersection(record.external_id for record in batch)
+    if both:
+        raise InvalidValue(
+            f"{len(both)} external id(s) both written and deleted in one batch, e.g. {min(both)!r}"
+        )
+    return keys
+
+
 def event(e: EventIn, time: TimeEncoder) -> Params:
     return (
         text(e.id, "event id"),

@@ -123,11 +123,17 @@ async def list_credentials(
     return [rows.credential(row, POSTGRES) for row in found]
 
 
-async def replace_credentials(connection: Connection, credentials: Sequence[Params]) -> int:
+async def replace_credentials(
+    connection: Connection, credentials: Sequence[Params], audit: Params | None
+) -> int:
     if not credentials:
         return 0
     columns = [list(column) for column in zip(*credentials, strict=True)]
-    return affected(await connection.execute(sql.REPLACE_CREDENTIALS, *columns))
+    async with connection.transaction():
+        replaced = affected(await connection.execute(sql.REPLACE_CREDENTIALS, *columns))
+        if audit is not None and replaced:
+            await insert_audit(connection, audit)
+    return replaced
 
 
 async def append_audit(connection: Connection, audit: Params) -> None:

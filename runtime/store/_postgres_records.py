@@ -86,6 +86,7 @@ async def write_batch(
     entity: str,
     records: Sequence[Prepared],
     checkpoint: str | None,
+    deleted: Sequence[str],
     events: Sequence[Params],
     record_events: _record_events.Stamp | None,
     now: datetime,
@@ -102,8 +103,11 @@ async def write_batch(
                 connection, run_id, run, to_write, now=now, record_events=record_events
             )
             seen += written.seen
+        gone, deletions = await soft_delete_keys(
+            connection, integration_id, entity, deleted, record_events=record_events, now=now
+        )
         added, updated = written.added, written.updated
-        result = BatchResult(added, updated, len(records) - added - updated)
+        result = BatchResult(added, updated, len(records) - added - updated, gone)
         await connection.execute(
             sql.NOTE_BATCH,
             run_id,
@@ -116,9 +120,28 @@ async def write_batch(
             entity,
             checkpoint,
             len(records),
+            gone,
         )
-        await insert_events(connection, [*written.events, *events])
+        await insert_events(connection, [*written.events, *deletions, *events])
     return result
+
+
+async def soft_delete_keys(
+    connection: Connection,
+    integration_id: str,
+    entity: str,
+    keys: Sequence[str],
+    *,
+    record_events: _record_events.Stamp | None,
+    now: datetime,
+) -> tuple[int, list[Params]]:
+    """Tombstones (a sync batch's, a webhook's), inside the caller's transaction: the live
+    records of `keys` soft-deleted; (how many, their `record_changed` events if asked for)."""
+    if not keys:
+        return 0, []
+    found = await connection.fetch(sql.SOFT_DELETE_KEYS, integration_id, entity, now, list(keys))
+    gone = [row[0] for row in found]
+    return len(gone), _record_events.deleted(record_events, integration_id, entity, gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +211,7 @@ async def finish_run(
     error: str | None,
     events: Sequence[Params],
     record_events: _record_events.Stamp | None,
+    counts_in: frozenset[str],
     now: datetime,
 ) -> SyncRun:
     async with connection.transaction():
@@ -204,9 +228,10 @@ async def finish_run(
         if not _runs.keeps_seen_keys(status):
             await connection.execute(sql.DELETE_SEEN, run_id)
         row = await connection.fetchrow(sql.FINISH_RUN, run_id, status.value, now, deleted, error)
+        finished = rows.run(row, POSTGRES)
         await _note_outcome(connection, run, status, now)
-        await insert_events(connection, events)
-    return rows.run(row, POSTGRES)
+        await insert_events(connection, _runs.with_counts(events, counts_in, finished))
+    return finished
 
 
 async def _soft_delete(

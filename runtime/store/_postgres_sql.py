@@ -256,7 +256,7 @@ NOTE_BATCH = """
 WITH run AS (
     UPDATE sync_runs
     SET added = added + $2, updated = updated + $3, unchanged = unchanged + $4,
-        seen = seen + $5, last_progress_at = $6
+        seen = seen + $5, last_progress_at = $6, deleted = deleted + $11
     WHERE id = $1
 )
 INSERT INTO sync_status (integration_id, entity, checkpoint, records_synced)
@@ -264,6 +264,14 @@ VALUES ($7, $8, $9, $10)
 ON CONFLICT (integration_id, entity) DO UPDATE
 SET checkpoint = coalesce(EXCLUDED.checkpoint, sync_status.checkpoint),
     records_synced = sync_status.records_synced + EXCLUDED.records_synced"""
+
+# Tombstones (a sync batch's, a webhook's): the live records of these ids ($4) soft-deleted;
+# unknown and already deleted ids match nothing.
+SOFT_DELETE_KEYS = """
+UPDATE records SET deleted_at = $3, updated_at = $3
+WHERE integration_id = $1 AND entity = $2 AND deleted_at IS NULL
+  AND external_id = ANY($4::text[])
+RETURNING external_id"""
 
 COUNT_SEEN = "SELECT coalesce(sum(cardinality(keys)), 0) FROM sync_seen WHERE run_id = $1"
 
@@ -289,8 +297,9 @@ SOFT_DELETE_UNSEEN_RETURNING = SOFT_DELETE_UNSEEN + "\nRETURNING external_id"
 
 DELETE_SEEN = "DELETE FROM sync_seen WHERE run_id = $1"
 
+# `deleted` adds the unseen records to those the run's tombstones deleted.
 FINISH_RUN = f"""
-UPDATE sync_runs SET status = $2, finished_at = $3, deleted = $4, error = $5
+UPDATE sync_runs SET status = $2, finished_at = $3, deleted = deleted + $4, error = $5
 WHERE id = $1 AND status = 'running'
 RETURNING {RUN_COLUMNS}"""
 

@@ -22,6 +22,7 @@ from runtime.store import _rows as rows
 from runtime.store._errors import Conflict, NotFound
 from runtime.store._model import Page, WebhookDelivery, WebhookOutcome, WebhookSettled
 from runtime.store._params import Params
+from runtime.store._postgres_records import soft_delete_keys
 from runtime.store._postgres_tx import Connection, insert_events
 from runtime.store._rows import POSTGRES, WEBHOOK_COLUMNS
 from runtime.store._values import encode_cursor
@@ -105,12 +106,6 @@ WITH batch AS (
 )
 SELECT coalesce((SELECT array_agg(external_id) FROM written WHERE inserted), '{}'::text[]),
        coalesce((SELECT array_agg(external_id) FROM written WHERE NOT inserted), '{}'::text[])"""
-
-DELETE_KEYS = """
-UPDATE records SET deleted_at = $3, updated_at = $3
-WHERE integration_id = $1 AND entity = $2 AND deleted_at IS NULL
-  AND external_id = ANY($4::text[])
-RETURNING external_id"""
 
 
 async def save_webhook_deliveries(
@@ -222,15 +217,14 @@ async def _write(
     for write in writes:
         key = (write.integration_id, write.entity)
         new, changed = await _upsert(connection, write, now)
-        gone: list[str] = []
-        if write.deletes:
-            found = await connection.fetch(DELETE_KEYS, *key, now, write.deletes)
-            gone = [row[0] for row in found]
+        gone, deletions = await soft_delete_keys(
+            connection, *key, write.deletes, record_events=stamp, now=now
+        )
         changes += _record_events.written(stamp, *key, new, changed)
-        changes += _record_events.deleted(stamp, *key, gone)
+        changes += deletions
         added, updated = added + len(new), updated + len(changed)
         unchanged += len(write.upserts) - len(new) - len(changed)
-        deleted += len(gone)
+        deleted += gone
     return (added, updated, unchanged, deleted), changes
 
 

@@ -10,12 +10,14 @@ records that still exist. `seen` is counted in the same transactions as the keys
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from runtime.store._errors import Conflict, InvalidValue, NotFound
-from runtime.store._model import RunKind, RunStatus
+from runtime.store._model import RunKind, RunStatus, SyncRun
+from runtime.store._params import Params
+from runtime.store._values import json_text, load_json
 
 SEEN_KEYS_LOST = "deletion detection skipped: the run's seen keys were lost (database restart)"
 
@@ -88,3 +90,26 @@ def missing_run(run_id: str, exists: bool) -> Exception:
     if not exists:
         return NotFound(f"no sync run {run_id!r}")
     return Conflict(f"sync run {run_id!r} is not in a state that allows this")
+
+
+_DATA = 5  # where `_params.event` puts an event's data (canonical JSON text)
+
+
+def with_counts(events: Sequence[Params], ids: Collection[str], run: SyncRun) -> list[Params]:
+    """`events`, those named in `ids` with the finished run's own counts in their data."""
+    if not ids:
+        return list(events)
+    counts = {
+        "added": run.added,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "deleted": run.deleted,
+    }
+    return [
+        (*e[:_DATA], _counted(e[_DATA], counts), *e[_DATA + 1 :]) if e[0] in ids else e
+        for e in events
+    ]
+
+
+def _counted(data: object, counts: dict[str, int]) -> str:
+    return json_text({**load_json(str(data)), **counts}, "event data")

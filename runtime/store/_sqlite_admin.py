@@ -117,11 +117,16 @@ def list_credentials(connection: Connection, integration_id: str | None) -> list
     return [rows.credential(row, SQLITE) for row in cursor]
 
 
-def replace_credentials(connection: Connection, credentials: Sequence[Params]) -> int:
+def replace_credentials(
+    connection: Connection, credentials: Sequence[Params], audit: Params | None
+) -> int:
     if not credentials:
         return 0
     with transaction(connection):
-        return connection.executemany(sql.REPLACE_CREDENTIAL, credentials).rowcount
+        replaced = connection.executemany(sql.REPLACE_CREDENTIAL, credentials).rowcount
+        if audit is not None and replaced:
+            insert_audit(connection, audit)
+    return replaced
 
 
 def append_audit(connection: Connection, audit: Params) -> None:

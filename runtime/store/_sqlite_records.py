@@ -80,6 +80,7 @@ def write_batch(
     entity: str,
     records: Sequence[Prepared],
     checkpoint: str | None,
+    deleted: Sequence[str],
     events: Sequence[Params],
     record_events: _record_events.Stamp | None,
     now: str,
@@ -91,20 +92,41 @@ def write_batch(
         key = (integration_id, entity)
         connection.executemany(sql.INSERT_RECORD, [(*key, *r, now, run.seq) for r in plan.new])
         connection.executemany(sql.UPDATE_RECORD, [(*key, *r, now, run.seq) for r in plan.changed])
+        gone, deletions = soft_delete_keys(
+            connection, *key, deleted, record_events=record_events, now=now
+        )
         seen = 0
         if run.kind is RunKind.FULL and plan.unchanged:
             keys = orjson.dumps(plan.unchanged).decode()
             connection.execute(sql.MARK_SEEN, (run_id, entity, keys))
             seen = len(plan.unchanged)
-        result = BatchResult(len(plan.new), len(plan.changed), len(plan.unchanged))
+        result = BatchResult(len(plan.new), len(plan.changed), len(plan.unchanged), gone)
         connection.execute(
             sql.ADD_RUN_COUNTS,
-            (run_id, result.added, result.updated, result.unchanged, seen, now),
+            (run_id, result.added, result.updated, result.unchanged, seen, now, gone),
         )
         connection.execute(sql.SAVE_CHECKPOINT, (*key, checkpoint, len(records)))
         changes = _record_events.written(record_events, *key, plan.new, plan.changed)
-        insert_events(connection, [*changes, *events])
+        insert_events(connection, [*changes, *deletions, *events])
     return result
+
+
+def soft_delete_keys(
+    connection: Connection,
+    integration_id: str,
+    entity: str,
+    keys: Sequence[str],
+    *,
+    record_events: _record_events.Stamp | None,
+    now: str,
+) -> tuple[int, list[Params]]:
+    """Tombstones (a sync batch's, a webhook's), inside the caller's transaction: the live
+    records of `keys` soft-deleted; (how many, their `record_changed` events if asked for)."""
+    if not keys:
+        return 0, []
+    params = (integration_id, entity, now, orjson.dumps(list(keys)).decode())
+    gone = [row[0] for row in connection.execute(sql.SOFT_DELETE_KEYS, params)]
+    return len(gone), _record_events.deleted(record_events, integration_id, entity, gone)
 
 
 def _plan(connection: Connection, run: _runs.RunState, records: Sequence[Prepared]) -> BatchPlan:
@@ -127,6 +149,7 @@ def finish_run(
     error: str | None,
     events: Sequence[Params],
     record_events: _record_events.Stamp | None,
+    counts_in: frozenset[str],
     now: str,
 ) -> SyncRun:
     with transaction(connection):
@@ -145,9 +168,10 @@ def finish_run(
         row = connection.execute(
             sql.FINISH_RUN, (run_id, status.value, now, deleted, error)
         ).fetchone()
+        finished = rows.run(row, SQLITE)
         _note_outcome(connection, run, status, now)
-        insert_events(connection, events)
-    return rows.run(row, SQLITE)
+        insert_events(connection, _runs.with_counts(events, counts_in, finished))
+    return finished
 
 
 def _soft_delete(

@@ -156,8 +156,16 @@ MARK_SEEN = "INSERT INTO sync_seen (run_id, entity, keys) VALUES (?, ?, ?)"
 ADD_RUN_COUNTS = """
 UPDATE sync_runs
 SET added = added + ?2, updated = updated + ?3, unchanged = unchanged + ?4, seen = seen + ?5,
-    last_progress_at = ?6
+    last_progress_at = ?6, deleted = deleted + ?7
 WHERE id = ?1"""
+
+# Tombstones (a sync batch's, a webhook's): the live records of these ids (a JSON array, ?4)
+# soft-deleted; unknown and already deleted ids match nothing.
+SOFT_DELETE_KEYS = """
+UPDATE records SET deleted_at = ?3, updated_at = ?3
+WHERE integration_id = ?1 AND entity = ?2 AND deleted_at IS NULL
+  AND external_id IN (SELECT value FROM json_each(?4))
+RETURNING external_id"""
 
 SAVE_CHECKPOINT = """
 INSERT INTO sync_status (integration_id, entity, checkpoint, records_synced)
@@ -183,8 +191,9 @@ SOFT_DELETE_UNSEEN_RETURNING = SOFT_DELETE_UNSEEN + "\nRETURNING external_id"
 
 DELETE_SEEN = "DELETE FROM sync_seen WHERE run_id = ?"
 
+# `deleted` adds the unseen records to those the run's tombstones deleted.
 FINISH_RUN = f"""
-UPDATE sync_runs SET status = ?2, finished_at = ?3, deleted = ?4, error = ?5
+UPDATE sync_runs SET status = ?2, finished_at = ?3, deleted = deleted + ?4, error = ?5
 WHERE id = ?1 AND status = 'running'
 RETURNING {RUN_COLUMNS}"""
 

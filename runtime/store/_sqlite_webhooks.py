@@ -21,6 +21,7 @@ from runtime.store._errors import Conflict, NotFound
 from runtime.store._model import Page, WebhookDelivery, WebhookOutcome, WebhookSettled
 from runtime.store._params import Params
 from runtime.store._rows import SQLITE, WEBHOOK_COLUMNS
+from runtime.store._sqlite_records import soft_delete_keys
 from runtime.store._sqlite_tx import Connection, insert_events, transaction
 from runtime.store._values import encode_cursor
 from runtime.store._webhooks import EntityWrite, entity_writes
@@ -58,12 +59,6 @@ WHERE id = ?1 AND integration_id = ?2 AND status IN ('received', 'failed')"""
 
 LATEST_SEQ = """
 SELECT coalesce(max(seq), 0) FROM sync_runs WHERE integration_id = ? AND entity = ?"""
-
-DELETE_KEYS = """
-UPDATE records SET deleted_at = ?3, updated_at = ?3
-WHERE integration_id = ?1 AND entity = ?2 AND deleted_at IS NULL
-  AND external_id IN (SELECT value FROM json_each(?4))
-RETURNING external_id"""
 
 
 def save_webhook_deliveries(connection: Connection, deliveries: Sequence[Params]) -> list[bool]:
@@ -143,11 +138,13 @@ def _write(
         plan = plan_batch(write.upserts, _stored(connection, write))
         connection.executemany(sql.INSERT_RECORD, [(*key, *r, now, seq) for r in plan.new])
         connection.executemany(sql.UPDATE_RECORD, [(*key, *r, now, seq) for r in plan.changed])
-        gone = [row[0] for row in connection.execute(DELETE_KEYS, (*key, now, _keys(write)))]
+        gone, deletions = soft_delete_keys(
+            connection, *key, write.deletes, record_events=stamp, now=now
+        )
         changes += _record_events.written(stamp, *key, plan.new, plan.changed)
-        changes += _record_events.deleted(stamp, *key, gone)
+        changes += deletions
         added, updated = added + len(plan.new), updated + len(plan.changed)
-        unchanged, deleted = unchanged + len(plan.unchanged), deleted + len(gone)
+        unchanged, deleted = unchanged + len(plan.unchanged), deleted + gone
     return (added, updated, unchanged, deleted), changes
 
 
@@ -157,7 +154,3 @@ def _stored(connection: Connection, write: EntityWrite) -> dict[str, bool]:
     batch = orjson.dumps({r[0]: r[2] for r in write.upserts}).decode()
     found = connection.execute(sql.STORED_KEYS, (write.integration_id, write.entity, batch))
     return {key: bool(same) for key, same in found}
-
-
-def _keys(write: EntityWrite) -> str:
-    return orjson.dumps(write.deletes).decode()

@@ -445,6 +445,7 @@ async def test_hanging_sync_fails_as_stalled_and_the_next_sync_completes(
             "added": 10,
             "updated": 0,
             "unchanged": 0,
+            "deleted": 0,
             "error": f"stalled: no progress for {STALL:g} s",
         }
 

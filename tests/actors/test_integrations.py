@@ -9,10 +9,11 @@ import pytest
 
 from actors._integrations import IntegrationService, InvalidIntegration
 from runtime.store import Conflict, NotFound, Store
-from runtime.vault import Vault, generate_key, parse_keyring
+from runtime.vault import Secret, Vault, generate_key, parse_keyring
 from tests.runtime.store.helpers import Backend
 
 SECRET = "tok-Zr9!x7-very-secret"
+ROTATED = "rt-Kq2!v8-rotated-by-the-peer"
 METACHARACTERS = "'; DROP TABLE records; -- \" \\ %_ `$(x)`"
 
 
@@ -147,6 +148,51 @@ async def test_update_refuses_bad_input_and_keeps_the_old_config(store: Store) -
     view = await service.get("shop")
     assert view.version == 1
     assert view.config.schedule.cron == "*/5 * * * *"
+
+
+async def test_rotate_credentials_seals_audits_and_leaves_the_version(
+    store: Store, backend: Backend
+) -> None:
+    service = _service(store)
+    await service.create(_valid(credentials={"api_token": SECRET, "refresh": "r1"}), origin="t")
+    events = await store.recent_events(10)
+
+    fields = await service.rotate_credentials(
+        "shop", {"refresh": Secret(ROTATED)}, origin="adapter:demo"
+    )
+
+    assert fields == ("refresh",)
+    opened = await service.credentials("shop")
+    assert {k: v.reveal() for k, v in opened.items()} == {"api_token": SECRET, "refresh": ROTATED}
+    raw = await backend.raw_bytes("integration_credentials")
+    assert ROTATED.encode() not in raw
+    audit = (await store.list_audit(limit=1)).items[0]
+    assert (audit.actor, audit.action, audit.target, dict(audit.details)) == (
+        "adapter:demo",
+        "credential.rotated",
+        "shop",
+        {"credentials_rotated": ["refresh"]},
+    )
+    assert ROTATED not in repr(await store.list_audit(limit=10))
+    assert await store.recent_events(10) == events  # nothing announced: nothing restarts
+    # The config and its version are as they were: a user's edit made meanwhile still goes in.
+    assert (await service.get("shop")).version == 1
+    updated = await service.update("shop", {"name": "Edited"}, origin="t", expected_version=1)
+    assert updated.version == 2
+    assert (await service.credentials("shop"))["refresh"].reveal() == ROTATED
+
+
+async def test_rotate_credentials_of_a_removed_field_writes_nothing(store: Store) -> None:
+    service = _service(store)
+    await service.create(_valid(), origin="t")
+    audit = (await store.list_audit(limit=10)).items
+
+    assert await service.rotate_credentials("shop", {"gone": Secret(ROTATED)}, origin="a") == ()
+    assert await service.rotate_credentials("shop", {}, origin="a") == ()
+    assert await service.rotate_credentials("nope", {"x": Secret(ROTATED)}, origin="a") == ()
+
+    assert set(await service.credentials("shop")) == {"api_token"}
+    assert (await store.list_audit(limit=10)).items == audit
 
 
 async def test_delete_removes_it_with_its_credentials(store: Store, backend: Backend) -> None:

@@ -114,6 +114,11 @@ def test_values_reject_malformed() -> None:
         ({"settings_schema": {"type": "array"}}, "object"),
         ({"entities": ["a"]}, "tuple"),
         ({"credential_fields": ("key", "key")}, "distinct"),
+        (
+            {"credential_fields": ("key",), "required_credentials": (("nope",),)},
+            "required_credentials",
+        ),
+        ({"credential_fields": ("key",), "credential_help": {"nope": "x"}}, "credential_help"),
     ],
 )
 def test_adapter_spec_invalid_rejected(changes: dict[str, object], match: str) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters import (
@@ -239,3 +239,22 @@ async def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# -- the setup wizard -----------------------------------------------------------------------------
+
+
+async def wizard_type(page: Page, title: str) -> None:
+    """Step 1 of the wizard (open): choose the type shown as `title`, which must be available,
+    and go on to its connection form."""
+    choice = page.get_by_role("radio", name=title)
+    await expect(choice).to_be_enabled()
+    await choice.check()
+    await page.get_by_role("button", name="Next: Connection").click()
+    await expect(page.locator("#step-label")).to_have_text("Step 2 of 4")
+
+
+def wizard_field(page: Page, adapter: str, path: str) -> Locator:
+    """The input of the connection form of `adapter` for `path` (`settings.url`,
+    `credentials.password`), as the API's errors name it."""
+    return page.locator(f'fieldset[data-adapter="{adapter}"] [data-field="{path}"]')

@@ -9,9 +9,11 @@ or a navigation would wipe out.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
@@ -260,3 +262,51 @@ async def test_webhook_deliveries_and_replay(tmp_path: Path) -> None:
         await expect(page.locator("#records")).to_contain_text("From a webhook")
         await assert_not_reloaded(page)
         await screenshot(page, "14-integration-webhook-replayed")
+
+
+async def test_wizard_enables_webhooks_and_the_page_gives_the_address(tmp_path: Path) -> None:
+    peer = CrmPeer()
+    async with (
+        served_hub(tmp_path, registry=registry(peer), demo=False) as served,
+        browsing(tmp_path, served) as web,
+    ):
+        page = web.page
+        await sign_in(web, "/integrations/new?type=crm")
+        await page.get_by_label("API key").fill(peer.api_key)
+        await page.get_by_role("button", name="Next: Field Mapping").click()
+        await page.get_by_role("button", name="Next: Schedule").click()
+
+        # 4: webhooks are a choice; the signing secret is checked before anything is sent.
+        secret = page.get_by_label("Signing secret")
+        await expect(secret).to_be_hidden()
+        await page.get_by_label("Enable webhooks").check()
+        await expect(page.get_by_label("Signature scheme")).to_have_value("standard")
+        await secret.fill("not base64!")
+        await page.get_by_role("button", name="Save integration").click()
+        error = page.locator('[data-error-for="credentials.webhook_secret"]')
+        await expect(error).to_contain_text("whsec_ followed by base64")
+        await page.get_by_role("button", name="Generate one").click()
+        await expect(secret).to_have_value(re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$"))
+        generated = await secret.input_value()
+        await screenshot(page, "15-wizard-4-webhooks")
+        await page.get_by_role("button", name="Save integration").click()
+
+        # The page gives the address for the sender, and never the secret again.
+        await expect(page).to_have_url(f"{web.base_url}/integrations/test-crm")
+        address = page.locator("#webhook-url")
+        await expect(address).to_have_text(f"{web.base_url}/webhooks/test-crm")
+        await expect(page.locator("#webhooks")).to_contain_text("Standard Webhooks")
+        assert generated not in await page.content()
+        await mark(page)
+        body = json.dumps({"contact": {"id": "C0000", "name": "From a webhook"}}).encode()
+        headers = sign_webhook(
+            WebhookScheme.STANDARD, generated, body, delivery_id="msg_1", timestamp=time.time()
+        )
+        async with aiohttp.ClientSession() as sender:  # as the CRM would, without a hub token
+            sent = await sender.post(await address.inner_text(), data=body, headers=headers)
+            assert sent.status == 202, await sent.text()
+        delivery = page.locator('#webhooks tr[data-delivery="msg_1"]')
+        await expect(delivery).to_have_attribute("data-delivery-status", "processed")
+        await expect(page.locator("#records")).to_contain_text("From a webhook")
+        await assert_not_reloaded(page)
+        await screenshot(page, "16-integration-webhook-address")

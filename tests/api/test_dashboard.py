@@ -11,6 +11,7 @@ from urllib.parse import unquote
 import aiohttp
 import pytest
 
+from adapters import Registry, imap
 from api._auth import SESSION_COOKIE
 from runtime.testing import wait_for
 from tests.api.browser import WEBHOOK_SECRET, CrmPeer, crm_input, registry
@@ -246,6 +247,46 @@ async def test_wizard_builds_the_connection_form_from_the_settings_schema(
         assert "Every 5 minutes" in hint
         bad = await (await browser.get("/fragments/cron-hint?cron=nope")).text()
         assert "not a valid cron expression" in bad
+
+
+async def test_wizard_asks_for_one_of_alternative_credentials_and_offers_webhooks(
+    tmp_path: Path,
+) -> None:
+    async with (
+        served_hub(tmp_path, registry=Registry((imap.SPEC,)), demo=False) as served,
+        browser_session(served) as browser,
+    ):
+        text = await (await browser.get("/integrations/new?type=imap")).text()
+        for name in ("password", "access_token"):
+            field = re.search(rf'<input [^>]*data-field="credentials.{name}"[^>]*>', text)
+            assert field is not None
+            assert " required" not in field.group()
+            assert 'data-one-of="password access_token"' in field.group()
+            assert 'data-one-of-message="Fill in ' in field.group()
+        assert 'Access token <span class="opt">(or Password)</span>' in text
+        assert "instead of the password" in text
+        assert 'data-field="credentials.webhook_secret"' in text
+        assert '<option value="standard" selected>Standard Webhooks</option>' in text
+        assert '<option value="shopify">Shopify</option>' in text
+
+
+async def test_the_webhook_panel_gives_the_address_and_never_the_secret(tmp_path: Path) -> None:
+    peer = CrmPeer()
+    async with (
+        served_hub(tmp_path, registry=registry(peer), demo=False) as served,
+        browser_session(served) as browser,
+    ):
+        for body in (crm_input("crm", peer.api_key, webhooks=True), crm_input("quiet", "k")):
+            created = await served.client.post("/api/integrations", json=body)
+            assert created.status == 201, await created.text()
+        panel = await (await browser.get("/integrations/crm/webhooks")).text()
+        assert f'<code id="webhook-url">{served.base_url}/webhooks/crm</code>' in panel
+        assert "signed with Standard Webhooks" in panel
+        assert "kept in the vault, never shown again" in panel
+        assert WEBHOOK_SECRET not in panel
+        quiet = await (await browser.get("/integrations/quiet/webhooks")).text()
+        assert "takes no inbound webhooks" in quiet
+        assert "webhook-url" not in quiet
 
 
 async def test_records_browser_pages_and_refuses_a_bad_cursor(tmp_path: Path) -> None:

@@ -3,16 +3,25 @@ the wizard's form from a settings schema and the schedule hint. No server, no br
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import pytest
 from pydantic import BaseModel, Field
 
-from adapters import demo
+from adapters import AdapterSpec, demo
+from adapters import imap as imap_adapter
 from api._dashboard_chart import chart
-from api._dashboard_form import cron_hint, describe_cron, form_fields, humanize
+from api._dashboard_form import (
+    credential_fields,
+    cron_hint,
+    describe_cron,
+    form_fields,
+    humanize,
+)
 from api._dashboard_views import (
+    WEBHOOK_SCHEMES,
     activity,
     ago,
     badge,
@@ -24,6 +33,7 @@ from api._dashboard_views import (
     record_columns,
     shown_events,
 )
+from config import IntegrationType, WebhookScheme
 from runtime.store import EventRow, RunKind, RunStatus, SyncRun
 
 NOW = datetime(2026, 3, 2, 14, 23, tzinfo=UTC)
@@ -238,6 +248,55 @@ def test_form_fields_of_the_demo_adapter() -> None:
     assert (seed.label, seed.value, seed.help) == ("Seed", "42", "Same seed, same data.")
     assert fields["settings.page_size"].label == "Page size"
     assert fields["settings.start_date"].kind == "date"
+
+
+def test_credentials_are_required_alone_alternatives_in_a_group_else_optional() -> None:
+    spec = AdapterSpec(
+        name="shop",
+        title="Shop",
+        description="",
+        icon="",
+        kind=IntegrationType.REST,
+        factory=demo.SPEC.factory,
+        settings_schema={"type": "object"},
+        credential_fields=("api_key", "password", "token", "note", "webhook_secret"),
+        required_credentials=(("api_key",), ("password", "token")),
+        credential_help={"token": "Or a bearer token instead of the password."},
+    )
+    fields = {f.path: f for f in credential_fields(spec)}
+    assert list(fields) == [
+        "credentials.api_key",
+        "credentials.password",
+        "credentials.token",
+        "credentials.note",
+    ]  # the webhook secret is asked for with the webhooks
+    key, password, token, note = fields.values()
+    assert (key.required, key.one_of, key.kind) == (True, "", "password")
+    assert (password.required, password.one_of, password.alternatives) == (
+        False,
+        "password token",
+        ("Token",),
+    )
+    assert (token.alternatives, token.help) == (
+        ("Password",),
+        "Or a bearer token instead of the password.",
+    )
+    assert (note.required, note.one_of) == (False, "")
+
+
+def test_credentials_of_the_imap_adapter_and_of_a_spec_saying_nothing() -> None:
+    password, token = credential_fields(imap_adapter.SPEC)
+    assert (password.label, token.label) == ("Password", "Access token")
+    assert password.one_of == token.one_of == "password access_token"
+    plain = replace(imap_adapter.SPEC, required_credentials=None, credential_help={})
+    assert [(f.required, f.one_of, f.help) for f in credential_fields(plain)] == [
+        (True, "", ""),
+        (True, "", ""),
+    ]  # no required_credentials: every one is needed
+
+
+def test_every_webhook_scheme_has_a_title() -> None:
+    assert set(WEBHOOK_SCHEMES) == {scheme.value for scheme in WebhookScheme}
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,8 @@ async def test_catalog_lists_every_adapter(tmp_path: Path) -> None:
             "status": "available",
             "settings_schema": {"type": "object"},
             "credential_fields": ["api_token"],
+            "required_credentials": [["api_token"]],
+            "credential_help": {},
             "entities": [ENTITY],
         }
         assert items["demo"]["entities"] == ["customers", "invoices"]

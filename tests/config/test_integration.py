@@ -465,6 +465,21 @@ def test_integration_id_invalid_rejected(value: str) -> None:
     assert _fields(_problems(IntegrationConfig, {**_minimal(), "id": value})) == ["id"]
 
 
+def test_integration_id_reserved_by_the_dashboard_refused_naming_the_field() -> None:
+    problems = _problems(IntegrationInput, {**_minimal(), "id": "new"})
+    assert problems == [
+        FieldProblem(
+            "id", "'new' is reserved (the dashboard's /integrations/new page); choose another id"
+        )
+    ]
+    assert IntegrationInput.model_validate({**_minimal(), "id": "new-shop"}).id == "new-shop"
+
+
+def test_integration_id_reserved_later_still_loads_as_stored() -> None:
+    """An integration stored before its id was reserved can still be listed and deleted."""
+    assert IntegrationConfig.model_validate({**_minimal(), "id": "new"}).id == "new"
+
+
 def test_integration_entities_duplicate_rejected() -> None:
     problems = _problems(IntegrationConfig, {**_minimal(), "entities": ["a", "b", "a"]})
     assert problems == [FieldProblem("entities", "lists 'a' more than once")]

@@ -55,6 +55,9 @@ def _error(
         ("default_schedule", "*/15 * * * *"),
         ("schedule_jitter_seconds", 30),
         ("webhook_max_body_bytes", 1024 * 1024),
+        ("webhook_max_attempts", 5),
+        ("webhook_retry_seconds", 30),
+        ("webhook_retry_max_seconds", 3600),
     ],
 )
 def test_settings_default_when_nothing_is_set(key: str, default: object) -> None:
@@ -62,7 +65,7 @@ def test_settings_default_when_nothing_is_set(key: str, default: object) -> None
 
 
 def test_settings_defaults_cover_every_setting() -> None:
-    assert len(Settings.model_fields) == 14
+    assert len(Settings.model_fields) == 17
 
 
 def test_settings_constructor_ignores_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,6 +89,9 @@ def test_settings_constructor_ignores_process_environment(monkeypatch: pytest.Mo
         ("HUB_DEFAULT_SCHEDULE", "@hourly", "default_schedule", "@hourly"),
         ("HUB_SCHEDULE_JITTER_SECONDS", "0", "schedule_jitter_seconds", 0),
         ("HUB_WEBHOOK_MAX_BODY_BYTES", "2048", "webhook_max_body_bytes", 2048),
+        ("HUB_WEBHOOK_MAX_ATTEMPTS", "12", "webhook_max_attempts", 12),
+        ("HUB_WEBHOOK_RETRY_SECONDS", "5", "webhook_retry_seconds", 5),
+        ("HUB_WEBHOOK_RETRY_MAX_SECONDS", "600", "webhook_retry_max_seconds", 600),
     ],
 )
 def test_load_settings_env_variable_sets_value(
@@ -221,6 +227,18 @@ def test_load_settings_non_utf8_toml_names_file(tmp_path: Path) -> None:
         (
             {"HUB_WEBHOOK_MAX_BODY_BYTES": "0"},
             "HUB_WEBHOOK_MAX_BODY_BYTES: must be between 1 and 67108864 (got '0')",
+        ),
+        (
+            {"HUB_WEBHOOK_MAX_ATTEMPTS": "0"},
+            "HUB_WEBHOOK_MAX_ATTEMPTS: must be between 1 and 100 (got '0')",
+        ),
+        (
+            {"HUB_WEBHOOK_RETRY_SECONDS": "soon"},
+            "HUB_WEBHOOK_RETRY_SECONDS: must be a whole number (got 'soon')",
+        ),
+        (
+            {"HUB_WEBHOOK_RETRY_SECONDS": "60", "HUB_WEBHOOK_RETRY_MAX_SECONDS": "10"},
+            "HUB_WEBHOOK_RETRY_MAX_SECONDS: must be at least webhook_retry_seconds (60), got 10",
         ),
         ({"HUB_NATS_URL": "http://nats:4222"}, "HUB_NATS_URL: must start with nats:// or tls://"),
         ({"HUB_NATS_URL": "nats://"}, "HUB_NATS_URL: must name a host"),

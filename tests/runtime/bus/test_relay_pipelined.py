@@ -9,6 +9,7 @@ from runtime.bus import (
     DEFAULT_RELAY_BACKOFF,
     CloudEvent,
     InProcessBus,
+    OutboxEvent,
     OutboxRelay,
     PipelinedBus,
     RelayState,
@@ -22,9 +23,9 @@ def relay_over(outbox: MemoryOutbox, bus: PipelinedFake, clock: MockClock) -> Ou
     return OutboxRelay(outbox, bus, clock=clock, rng=middle, wall_clock=lambda: T0)
 
 
-def fails_once(target: CloudEvent) -> Callable[[CloudEvent], bool]:
+def fails_once(target: CloudEvent) -> Callable[[OutboxEvent], bool]:
     remaining: Iterator[bool] = iter([True])
-    return lambda event: event is target and next(remaining, False)
+    return lambda event: event.id == target.id and next(remaining, False)
 
 
 def test_pipelined_fake_is_seen_as_a_pipelined_bus() -> None:
@@ -99,7 +100,7 @@ async def test_pipelined_relay_cancelled_while_awaiting_acks_marks_the_acked(
     events = make_events(5)
     outbox.write(*events)
     bus = PipelinedFake(inner, now=clock.now)
-    bus.hold_ack = lambda event: event is events[3]
+    bus.hold_ack = lambda event: event.id == events[3].id
     async with running(relay_over(outbox, bus, clock)):
         await clock.advance(0)
         assert not outbox.sent
