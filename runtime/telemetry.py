@@ -8,7 +8,8 @@ can configure tracing without touching `os.environ`, and a bad value is one clea
 make it global, and ends it with `shutdown_tracing` (which flushes without blocking the loop).
 
 Exporters: OTLP over HTTP/protobuf when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-only
-variant) is set, `console` or `none` when `OTEL_TRACES_EXPORTER` says so, otherwise none. The
+variant) is set, `console` or `none` when `OTEL_TRACES_EXPORTER` says so, otherwise none;
+with none, spans are not recorded (sampler off) but still carry a valid trace context. The
 OTLP exporter is the separate package `opentelemetry-exporter-otlp-proto-http`, imported only
 when asked for. The trace context travels as a W3C `traceparent` (in NATS headers and in each
 event); `current_traceparent` and `context_from_traceparent` convert both ways.
@@ -136,7 +137,10 @@ def configure_tracing(
             SERVICE_NAME: plan.service_name,
         }
     )
-    sampler = ALWAYS_OFF if plan.disabled else _SAMPLERS[plan.sampler](plan.sampler_ratio)
+    # With nowhere to export, recording spans is pure cost (~40 µs a span on the relay's path);
+    # unsampled spans still carry a valid trace context into events and NATS headers.
+    unused = plan.disabled or not plan.exporters
+    sampler = ALWAYS_OFF if unused else _SAMPLERS[plan.sampler](plan.sampler_ratio)
     provider = TracerProvider(sampler=sampler, resource=resource, shutdown_on_exit=False)
     if plan.disabled:
         return provider

@@ -150,10 +150,19 @@ async def test_telemetry_configure_console_exports_finished_spans() -> None:
 
 
 def test_telemetry_configure_returns_a_provider_without_setting_it_global() -> None:
-    provider = configure_tracing({})
+    provider = configure_tracing({"OTEL_TRACES_EXPORTER": "console"}, console=io.StringIO())
     assert isinstance(provider, TracerProvider)
     with provider.get_tracer("test").start_as_current_span("kept") as span:
         assert span.is_recording()
+        assert current_traceparent() is not None
+    provider.shutdown()
+
+
+def test_telemetry_without_exporter_records_nothing_but_keeps_the_context() -> None:
+    provider = configure_tracing({})
+    with provider.get_tracer("test").start_as_current_span("unexported") as span:
+        assert not span.is_recording()
+        assert span.get_span_context().is_valid
         assert current_traceparent() is not None
     provider.shutdown()
 
