@@ -35,6 +35,7 @@ from adapters._http_rules import RETRY_STATUSES, RetryPolicy, give_up, retry_wai
 from adapters._http_transport import HttpResponse
 from adapters._values import Batch, ConnectionInfo, HealthStatus, JsonValue, SyncKind, SyncRequest
 from adapters.templates._auth import Credentials, OAuth2Tokens, is_static, static_credentials
+from adapters.templates._catalog import catalog_spec
 from adapters.templates._graphql_compiled import CompiledGraphQL, GraphQLStream
 from adapters.templates._graphql_errors import graphql_problem
 from adapters.templates._graphql_paging import (
@@ -52,7 +53,7 @@ from adapters.templates._graphql_paging import (
 from adapters.templates._model import ClientCredentialsAuth, NoPages, RefreshTokenAuth, Scalar
 from adapters.templates._paging import interpolate, whole_number
 from adapters.templates._records import read_path
-from adapters.templates._settings import check_settings, settings_schema
+from adapters.templates._settings import check_settings
 from config import IntegrationType
 from runtime import Priority, RateLimit, RateLimiter, sleep
 
@@ -327,21 +328,5 @@ def _wall_clock() -> datetime:
 
 
 def graphql_template_spec(compiled: CompiledGraphQL) -> AdapterSpec:
-    """The catalog entry and factory of a GraphQL template: one adapter class per template."""
-    template = compiled.template
-    adapter = type(
-        f"{template.name.title().replace('-', '').replace('_', '')}GraphQLAdapter",
-        (GraphQLTemplateAdapter,),
-        {"name": template.name, "template": compiled, "__module__": __name__},
-    )
-    return AdapterSpec(
-        name=template.name,
-        title=template.title,
-        description=template.description,
-        icon=template.icon,
-        kind=IntegrationType.GRAPHQL,
-        factory=adapter,
-        settings_schema=settings_schema(compiled.settings_model),
-        credential_fields=compiled.credential_fields,
-        entities=tuple(compiled.streams),
-    )
+    """The catalog entry and factory of a GraphQL template."""
+    return catalog_spec(compiled, GraphQLTemplateAdapter, IntegrationType.GRAPHQL, compiled.streams)

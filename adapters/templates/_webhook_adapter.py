@@ -24,7 +24,8 @@ from adapters._values import (
     WebhookRequest,
     WebhookResult,
 )
-from adapters.templates._settings import check_settings, settings_schema
+from adapters.templates._catalog import catalog_spec
+from adapters.templates._settings import check_settings
 from adapters.templates._webhook_mapping import webhook_result
 from adapters.templates._webhook_model import CompiledWebhook
 from config import IntegrationType
@@ -84,20 +85,6 @@ class WebhookTemplateAdapter(Adapter):
 
 def webhook_template_spec(compiled: CompiledWebhook) -> AdapterSpec:
     """The catalog entry and factory of a webhook-only template."""
-    template = compiled.template
-    adapter = type(
-        f"{template.name.title().replace('-', '').replace('_', '')}WebhookAdapter",
-        (WebhookTemplateAdapter,),
-        {"name": template.name, "template": compiled, "__module__": __name__},
-    )
-    return AdapterSpec(
-        name=template.name,
-        title=template.title,
-        description=template.description,
-        icon=template.icon,
-        kind=IntegrationType.WEBHOOK,
-        factory=adapter,
-        settings_schema=settings_schema(compiled.settings_model),
-        credential_fields=compiled.credential_fields,
-        entities=tuple(template.entities),
+    return catalog_spec(
+        compiled, WebhookTemplateAdapter, IntegrationType.WEBHOOK, compiled.template.entities
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from adapters._contract import AdapterSpec
-from adapters.templates._settings import settings_schema
+from adapters.templates._catalog import catalog_spec
 from adapters.templates._yaml import Located
 from adapters.templates.soap._adapter import SoapTemplateAdapter
 from adapters.templates.soap._compiled import CompiledSoapTemplate, compile_soap_template
@@ -16,26 +16,16 @@ CREDENTIAL_HELP = "Needed unless the authentication is none."
 
 
 def soap_spec(compiled: CompiledSoapTemplate) -> AdapterSpec:
-    """The catalog entry and factory of a SOAP template: one adapter class per template."""
+    """The catalog entry and factory of a SOAP template."""
     template = compiled.template
     chosen = SETTING_REF.fullmatch(template.auth.type) is not None
-    adapter = type(
-        f"{template.name.title().replace('-', '').replace('_', '')}SoapTemplateAdapter",
-        (SoapTemplateAdapter,),
-        {"name": template.name, "template": compiled, "__module__": __name__},
-    )
-    return AdapterSpec(
-        name=template.name,
-        title=template.title,
-        description=template.description,
-        icon=template.icon,
-        kind=IntegrationType.SOAP,
-        factory=adapter,
-        settings_schema=settings_schema(compiled.settings_model),
-        credential_fields=compiled.credential_fields,
-        entities=tuple(template.entities),
-        # auth chosen by a setting may be `none`: the credentials are then optional in the
-        # form, and an adapter whose auth needs one that is missing says so (AuthError)
+    # auth chosen by a setting may be `none`: the credentials are then optional in the form,
+    # and an adapter whose auth needs one that is missing says so (AuthError)
+    return catalog_spec(
+        compiled,
+        SoapTemplateAdapter,
+        IntegrationType.SOAP,
+        template.entities,
         required_credentials=() if chosen else None,
         credential_help={name: CREDENTIAL_HELP for name in compiled.credential_fields}
         if chosen

@@ -1,0 +1,64 @@
+"""A compiled template of any kind as a catalog entry: one adapter class per template."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from adapters._contract import Adapter, AdapterSpec
+from adapters.templates._settings import settings_schema
+from config import IntegrationType
+
+
+class _Described(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def icon(self) -> str: ...
+
+
+class CompiledKind(Protocol):
+    """What every kind's compiled template has in common."""
+
+    @property
+    def template(self) -> _Described: ...
+    @property
+    def settings_model(self) -> type[BaseModel]: ...
+    @property
+    def credential_fields(self) -> tuple[str, ...]: ...
+
+
+def catalog_spec(
+    compiled: CompiledKind,
+    base: type[Adapter],
+    kind: IntegrationType,
+    entities: Iterable[str],
+    **extra: Any,
+) -> AdapterSpec:
+    """The spec of `compiled`, whose factory is a subclass of `base` bound to it (`extra`:
+    further `AdapterSpec` fields)."""
+    template = compiled.template
+    words = template.name.replace("-", " ").replace("_", " ").title().replace(" ", "")
+    adapter = type(
+        f"{words}{base.__name__}",
+        (base,),
+        {"name": template.name, "template": compiled, "__module__": base.__module__},
+    )
+    return AdapterSpec(
+        name=template.name,
+        title=template.title,
+        description=template.description,
+        icon=template.icon,
+        kind=kind,
+        factory=adapter,
+        settings_schema=settings_schema(compiled.settings_model),
+        credential_fields=compiled.credential_fields,
+        entities=tuple(entities),
+        **extra,
+    )
