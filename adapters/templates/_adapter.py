@@ -35,6 +35,7 @@ from adapters.templates._auth import (
     query_names,
     static_credentials,
 )
+from adapters.templates._catalog import require_entities
 from adapters.templates._checks import Stream
 from adapters.templates._compiled import CompiledTemplate
 from adapters.templates._model import (
@@ -112,12 +113,7 @@ class TemplateAdapter(Adapter):
 
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         streams = self.template.streams
-        unknown = [entity for entity in request.entities if entity not in streams]
-        if unknown:
-            raise ConfigError(
-                f"the {self.name} template has no entity {unknown[0]!r}; "
-                f"it has {', '.join(streams)}"
-            )
+        require_entities(self.name, request.entities, streams)
         for entity in request.entities:
             stream = streams[entity]
             state: PageState | None = start(stream, request.checkpoint(entity), request.kind)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from adapters._contract import Adapter, AdapterSpec
+from adapters._errors import ConfigError
 from adapters.templates._settings import settings_schema
 from config import IntegrationType
 
@@ -62,3 +63,13 @@ def catalog_spec(
         entities=tuple(entities),
         **extra,
     )
+
+
+def require_entities(template: str, requested: Iterable[str], known: Collection[str]) -> None:
+    """A sync may ask only for entities the template has: `ConfigError` naming the first
+    unknown one and the ones there are."""
+    unknown = [entity for entity in requested if entity not in known]
+    if unknown:
+        raise ConfigError(
+            f"the {template} template has no entity {unknown[0]!r}; it has {', '.join(known)}"
+        )

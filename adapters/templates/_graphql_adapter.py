@@ -35,7 +35,7 @@ from adapters._http_rules import RETRY_STATUSES, RetryPolicy, give_up, retry_wai
 from adapters._http_transport import HttpResponse
 from adapters._values import Batch, ConnectionInfo, HealthStatus, JsonValue, SyncKind, SyncRequest
 from adapters.templates._auth import Credentials, OAuth2Tokens, is_static, static_credentials
-from adapters.templates._catalog import catalog_spec
+from adapters.templates._catalog import catalog_spec, require_entities
 from adapters.templates._graphql_compiled import CompiledGraphQL, GraphQLStream
 from adapters.templates._graphql_errors import graphql_problem
 from adapters.templates._graphql_paging import (
@@ -124,12 +124,7 @@ class GraphQLTemplateAdapter(Adapter):
 
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         streams = self.template.streams
-        unknown = [entity for entity in request.entities if entity not in streams]
-        if unknown:
-            raise ConfigError(
-                f"the {self.name} template has no entity {unknown[0]!r}; "
-                f"it has {', '.join(streams)}"
-            )
+        require_entities(self.name, request.entities, streams)
         for entity in request.entities:
             stream = streams[entity]
             partitions = await self._partitions(stream)

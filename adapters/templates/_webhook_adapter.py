@@ -15,7 +15,6 @@ from typing import ClassVar
 import anyio.lowlevel
 
 from adapters._contract import Adapter, AdapterSpec
-from adapters._errors import ConfigError
 from adapters._values import (
     Batch,
     ConnectionInfo,
@@ -24,7 +23,7 @@ from adapters._values import (
     WebhookRequest,
     WebhookResult,
 )
-from adapters.templates._catalog import catalog_spec
+from adapters.templates._catalog import catalog_spec, require_entities
 from adapters.templates._settings import check_settings
 from adapters.templates._webhook_mapping import webhook_result
 from adapters.templates._webhook_model import CompiledWebhook
@@ -59,12 +58,7 @@ class WebhookTemplateAdapter(Adapter):
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         """Nothing to pull: one empty, complete batch per entity."""
         entities = self.template.template.entities
-        unknown = [entity for entity in request.entities if entity not in entities]
-        if unknown:
-            raise ConfigError(
-                f"the {self.name} template has no entity {unknown[0]!r}; "
-                f"it has {', '.join(entities)}"
-            )
+        require_entities(self.name, request.entities, entities)
         for entity in request.entities:
             await anyio.lowlevel.checkpoint()
             yield Batch(entity, (), {"kind": request.kind.value, "done": True}, complete=True)

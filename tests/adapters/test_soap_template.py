@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from adapters import (
     TransientError,
 )
 from adapters.templates.soap import load_soap_template, load_soap_template_file, soap_spec
+from runtime.testing import wait_for
 from tests.adapters.conformance import AdapterConformance, PeerFault, collect, ids
 from tests.adapters.conftest import Spans
 from tests.adapters.soap_fake import (
@@ -331,18 +331,29 @@ async def test_a_connect_cancelled_while_the_thread_parses_lets_go(
     """The cancellation lands before the thread asks for its first document: that request
     must not start (it would hang, and the reading task would wait for it)."""
     real = soap_zeep._document
+    parsing, parsed = threading.Event(), threading.Event()
 
     def slow(*args: Any) -> Any:
-        time.sleep(0.2)  # a big WSDL being parsed
+        parsing.set()  # a big WSDL being parsed: until the test has cancelled
+        parsed.wait(10)
         return real(*args)
 
     monkeypatch.setattr(soap_zeep, "_document", slow)
     adapter = customer_spec().factory(contexts(send=_hang, settings={"wsdl_url": "http://h/w"}))
+    scope = anyio.CancelScope()
+
+    async def connect() -> None:
+        with scope:
+            await adapter.connect()
+
     started = anyio.current_time()
-    with anyio.move_on_after(0.05) as scope:
-        await adapter.connect()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(connect)
+        await wait_for(parsing.is_set, timeout=10, what="the thread parsing the WSDL")
+        scope.cancel()
+        parsed.set()
     assert scope.cancelled_caught
-    assert anyio.current_time() - started < 1.0
+    assert anyio.current_time() - started < 5.0
 
 
 def _wsdl_files(directory: Path, schema: str = "types.xsd") -> None:

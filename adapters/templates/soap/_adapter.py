@@ -27,6 +27,7 @@ from adapters._http_rules import RETRY_STATUSES, RetryPolicy, give_up, retry_wai
 from adapters._http_transport import HttpResponse
 from adapters._values import Batch, ConnectionInfo, HealthStatus, JsonValue, SyncKind, SyncRequest
 from adapters.templates._auth import required
+from adapters.templates._catalog import require_entities
 from adapters.templates._paging import Page, PageState, Reply, read_page, same_origin, start
 from adapters.templates.soap._compiled import CompiledSoapTemplate
 from adapters.templates.soap._faults import ServerFault
@@ -101,12 +102,7 @@ class SoapTemplateAdapter(Adapter):
 
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         entities = self.template.template.entities
-        unknown = [entity for entity in request.entities if entity not in entities]
-        if unknown:
-            raise ConfigError(
-                f"the {self.name} template has no entity {unknown[0]!r}; "
-                f"it has {', '.join(entities)}"
-            )
+        require_entities(self.name, request.entities, entities)
         setup = self._setup()
         for entity in request.entities:
             plan = setup.entities[entity]
