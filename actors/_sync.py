@@ -15,13 +15,17 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import cast
 
+import anyio
 from opentelemetry import trace
 
-from actors._mapping import map_record
-from adapters import Adapter, Batch, SourceRecord, SyncKind, SyncRequest
+from actors import _sync_pipeline as pipeline
+from actors._sync_pipeline import split_records
+from adapters import Adapter, Batch, SyncKind, SyncRequest
 from adapters import JsonObject as AdapterCursor
 from config import FieldMapping
+from runtime import sole_error
 from runtime.store import (
+    BatchResult,
     JsonObject,
     LogIn,
     RecordEvents,
@@ -118,24 +122,6 @@ async def interrupt_orphans(store: Store, integration_id: str, entity: str) -> N
             await store.finish_run(run.id, RunStatus.INTERRUPTED, ORPHANED)
 
 
-def split_records(
-    found: Sequence[SourceRecord], mappings: Sequence[FieldMapping]
-) -> tuple[list[RecordIn], list[str]]:
-    """What the source says, as the store takes it: the records to write (field mapping
-    applied) and the external ids of its tombstones. An id named twice counts once, the last
-    word winning, whether it wrote the record or deleted it (sync batches and webhooks)."""
-    last: dict[str, SourceRecord] = {}
-    for record in found:
-        last.pop(record.external_id, None)
-        last[record.external_id] = record
-    records = [
-        RecordIn(r.external_id, dict(map_record(r.data, mappings).data))
-        for r in last.values()
-        if not r.deleted
-    ]
-    return records, [r.external_id for r in last.values() if r.deleted]
-
-
 def records_of(batch: Batch, mappings: Sequence[FieldMapping]) -> list[RecordIn]:
     """The batch's records to write (its tombstones left out: `split_records` has both)."""
     return split_records(batch.records, mappings)[0]
@@ -158,35 +144,44 @@ async def run_entity(
     run = start.run
     cursor = cast("AdapterCursor | None", start.cursor)
     request = SyncRequest((run.entity,), request_kind(start, kind), {run.entity: cursor})
-    async with aclosing(adapter.sync(request)) as batches:
-        async for batch in batches:
-            records, deleted = split_records(batch.records, mappings)
-            result = await store.write_batch(
-                run.id,
-                run.integration_id,
-                run.entity,
-                records,
-                stored_checkpoint(batch.checkpoint, batch.complete, run.id),
-                deleted=deleted,
-                record_events=record_events(),
-            )
-            if result.added or result.updated or result.deleted:
-                notify()
-            trace.get_current_span().add_event(
-                "batch",
-                {
-                    "added": result.added,
-                    "updated": result.updated,
-                    "unchanged": result.unchanged,
-                    "deleted": result.deleted,
-                },
-            )
-            progress.batches += 1
-            progress.added += result.added
-            progress.updated += result.updated
-            progress.unchanged += result.unchanged
-            progress.deleted += result.deleted
-            progress.last_progress = now()
+    send, receive = pipeline.stream()
+    try:
+        async with anyio.create_task_group() as tg, aclosing(pipeline.writes(receive)) as writes:
+            tg.start_soon(pipeline.read_batches, adapter, request, mappings, send)
+            async for write in writes:
+                result = await store.write_batch(
+                    run.id,
+                    run.integration_id,
+                    run.entity,
+                    write.records,
+                    stored_checkpoint(write.checkpoint, write.complete, run.id),
+                    deleted=write.deleted,
+                    record_events=record_events(),
+                )
+                if result.added or result.updated or result.deleted:
+                    notify()
+                _note(progress, write.batches, result, now())
+    except BaseExceptionGroup as group:
+        raise sole_error(group) from None
+
+
+def _note(progress: Progress, batches: int, result: BatchResult, at: float) -> None:
+    trace.get_current_span().add_event(
+        "batch",
+        {
+            "batches": batches,
+            "added": result.added,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "deleted": result.deleted,
+        },
+    )
+    progress.batches += batches
+    progress.added += result.added
+    progress.updated += result.updated
+    progress.unchanged += result.unchanged
+    progress.deleted += result.deleted
+    progress.last_progress = at
 
 
 def summary(run: SyncRun) -> dict[str, object]:

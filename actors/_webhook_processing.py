@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from actors._sync import split_records
+from actors._sync_pipeline import split_records
 from actors._webhook_policy import WebhookOptions, after_failure
 from adapters import Adapter, SourceRecord, WebhookRequest, WebhookResult
 from config import FieldMapping
@@ -138,7 +138,7 @@ def records_of(
     entity: str, found: Sequence[SourceRecord], mappings: Sequence[FieldMapping]
 ) -> WebhookRecords:
     """An entity's records as the hub stores them (field mapping applied), and tombstones,
-    as a sync's batch gives them to the store (`_sync.split_records`)."""
+    as a sync's batch gives them to the store (`_sync_pipeline.split_records`)."""
     upserts, deletes = split_records(found, mappings)
     return WebhookRecords(entity, tuple(upserts), tuple(deletes))
 

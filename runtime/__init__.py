@@ -40,6 +40,7 @@ from runtime._errors import (
     MessageDropped,
     SupervisorEscalation,
     describe,
+    sole_error,
 )
 from runtime._health import HealthLoop, HealthOptions, HealthReport, HealthStatistics
 from runtime._lifecycle import IllegalTransition, Lifecycle, check_transition
@@ -137,4 +138,5 @@ __all__ = [
     "rate_limit_pause",
     "should_restart",
     "sleep",
+    "sole_error",
 ]

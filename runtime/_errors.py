@@ -62,6 +62,14 @@ class SupervisorEscalation(Exception):
         self.cause = cause
 
 
+def sole_error(error: BaseException) -> BaseException:
+    """The one real error inside the groups that (nested) task groups wrap it in; a group of
+    several stays the group."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
+
+
 def describe(error: BaseException) -> str:
     """`ClassName: message`, the one-line form used in statistics, events and errors."""
     text = str(error)

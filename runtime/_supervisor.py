@@ -23,7 +23,7 @@ import anyio.abc
 
 from runtime._actor import Actor, ActorCell, ActorOptions, ActorRef
 from runtime._clock import SYSTEM_CLOCK, Clock, TimerHandle, move_on_after
-from runtime._errors import SupervisorEscalation, describe
+from runtime._errors import SupervisorEscalation, describe, sole_error
 from runtime._lifecycle import ACTIVE, Lifecycle, check_transition
 from runtime._supervision import (
     ChildSpec,
@@ -313,7 +313,8 @@ class Supervisor:
             with scope:
                 await child.spec.child.run(lambda: self._on_started(child, generation))
         except Exception as exc:
-            error = _unwrap(exc)
+            inner = sole_error(exc)
+            error = inner if isinstance(inner, Exception) else exc
         finally:
             done.set()
         self._post(_Exited(child.spec.id, generation, error))
@@ -454,10 +455,3 @@ class Supervisor:
             last_error=child.last_error,
             next_start_at=child.next_start_at,
         )
-
-
-def _unwrap(error: Exception) -> Exception:
-    """The one real error inside the groups that nested task groups wrap it in."""
-    while isinstance(error, ExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error

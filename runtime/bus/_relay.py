@@ -52,7 +52,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 
 from runtime._clock import SYSTEM_CLOCK, Clock, move_on_after, sleep
-from runtime._errors import describe
+from runtime._errors import describe, sole_error
 from runtime._supervision import Backoff
 from runtime.bus._errors import BusClosed, BusError
 from runtime.bus._event import SOURCE_PREFIX, SUBJECT_PREFIX, TYPE_PREFIX, CloudEvent, to_json
@@ -285,7 +285,7 @@ class OutboxRelay:
                         tg.start_soon(self._read_ahead, batch[-1].seq, following)
                     await self._relay(batch)
             except BaseExceptionGroup as group:
-                raise _single(group) from None
+                raise sole_error(group) from None
         if not full:
             await self._mark_ids(self._take_acked())
             return None
@@ -457,11 +457,3 @@ def _traceparent(span: Span) -> str | None:
     if not context.is_valid:
         return None
     return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
-
-
-def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one error a round's task group raised (its tasks fail alone), else the group."""
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error

@@ -360,11 +360,18 @@ LIST_LOGS = f"""
 SELECT {LOG_COLUMNS} FROM integration_logs
 WHERE integration_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"""
 
-LOCK_EVENTS = "SELECT pg_advisory_xact_lock($1)"
-
-INSERT_EVENT = """
+# Events ($2: one JSON array of rows, in order) inserted under the events lock ($1), taken in
+# the same statement: every row joins the lock's one row, so the lock is held before the
+# first row gets its seq (an identity, assigned in the ORDER BY's order).
+INSERT_EVENTS = """
+WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock($1))
 INSERT INTO events (id, integration_id, type, source, time, data, traceparent)
-VALUES ($1, $2, $3, $4, $5, $6, $7)"""
+SELECT e.id, e.integration_id, e.type, e.source, e.time, e.data, e.traceparent
+FROM locked, ROWS FROM (json_to_recordset($2::json) AS (
+    id text, integration_id text, type text, source text, time timestamptz, data jsonb,
+    traceparent text)) WITH ORDINALITY AS e(
+    id, integration_id, type, source, time, data, traceparent, n)
+ORDER BY e.n"""
 
 PENDING_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE sent_at IS NULL ORDER BY seq LIMIT $1"
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+import orjson
 
 from runtime.store import _postgres_sql as sql
 from runtime.store._params import Params
@@ -13,10 +16,34 @@ Connection = Any
 
 
 async def insert_events(connection: Connection, events: Sequence[Params]) -> None:
-    """Insert under the events lock, held to commit: so seq order is commit order."""
+    """Insert under the events lock, held to commit: so seq order is commit order. One round
+    trip and one text parameter, whatever the number of events."""
     if events:
-        await connection.execute(sql.LOCK_EVENTS, sql.EVENTS_LOCK_KEY)
-        await connection.executemany(sql.INSERT_EVENT, events)
+        rows = b",".join(_event_row(event) for event in events)
+        await connection.execute(sql.INSERT_EVENTS, sql.EVENTS_LOCK_KEY, f"[{rows.decode()}]")
+
+
+_EVENT_ROW = (
+    b'{"id":%s,"integration_id":%s,"type":%s,"source":%s,"time":"%s","data":%s,'
+    b'"traceparent":%s}'
+)
+
+
+def _event_row(event: Params) -> bytes:
+    """An event's parameters (see `_params.event`) as one JSON object; its data is canonical
+    JSON text already and goes in as it is."""
+    event_id, integration_id, kind, source, time, data, traceparent = event
+    assert isinstance(time, datetime)
+    assert isinstance(data, str)
+    return _EVENT_ROW % (
+        orjson.dumps(event_id),
+        orjson.dumps(integration_id),
+        orjson.dumps(kind),
+        orjson.dumps(source),
+        time.isoformat().encode(),
+        data.encode(),
+        orjson.dumps(traceparent),
+    )
 
 
 async def insert_audit(connection: Connection, audit: Params) -> None:

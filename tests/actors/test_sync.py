@@ -13,10 +13,10 @@ from actors._sync import (
     records_of,
     request_kind,
     run_entity,
-    split_records,
     store_kind,
     stored_checkpoint,
 )
+from actors._sync_pipeline import split_records
 from adapters import (
     Adapter,
     AdapterContext,

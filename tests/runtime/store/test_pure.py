@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
@@ -25,7 +26,7 @@ from runtime.store._batch import mostly_new, mostly_unchanged, plan_batch, plan_
 from runtime.store._errors import postgres_errors, sqlite_error
 from runtime.store._migrations import check_sequence, load_migrations, pending, sqlite_statements
 from runtime.store._params import records
-from runtime.store._values import encode_cursor, int_cursor, iso, str_cursor
+from runtime.store._values import encode_cursor, int_cursor, iso, load_json, str_cursor
 
 
 def test_content_hash_ignores_key_order_and_is_sha256_of_canonical_json() -> None:
@@ -63,6 +64,23 @@ def test_cursor_round_trips_and_rejects_foreign_or_garbage() -> None:
             str_cursor(bad, "records")
     with pytest.raises(InvalidValue):
         int_cursor(encode_cursor("logs", "not-int"), "logs")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "b": [1.5, -0.0, 1E2, "x\\u00e9"], "c": {"d": null, "e": true}}',
+        '{"big": 123456789012345678901234, "neg": -9223372036854775809}',
+        '{"u64": 18446744073709551616, "id": "1234567890123456789012"}',
+        '{"nan": NaN, "inf": Infinity, "huge": 1e400}',
+        '{"lone": "\\ud800"}',
+        '{"dup": 1, "dup": 2}',
+    ],
+)
+def test_load_json_reads_as_the_stdlib_does(text: str) -> None:
+    loaded, expected = load_json(text), json.loads(text)
+    assert repr(loaded) == repr(expected)
+    assert [type(v) for v in loaded.values()] == [type(v) for v in expected.values()]
 
 
 def test_iso_is_fixed_width_utc_text() -> None:
