@@ -111,7 +111,9 @@ async def read_batches(
             await send.send(_Failed(error))
 
 
-async def writes(receive: MemoryObjectReceiveStream[Mapped | _Failed]) -> AsyncGenerator[Write, None]:
+async def writes(
+    receive: MemoryObjectReceiveStream[Mapped | _Failed],
+) -> AsyncGenerator[Write, None]:
     """The write side's units: whatever batches are waiting, up to `MAX_WRITE_RECORDS`, as
     one `Write`; a handed-over reading error is raised once the batches before it are out."""
     async with receive:

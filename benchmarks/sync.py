@@ -11,9 +11,10 @@ nats://127.0.0.1:4222). A run is timed from asking the hub to start a new integr
 connects and starts its first full sync) until the relay has recorded JetStream's ack of the
 run's `sync_completed` event (events are relayed in order, so every earlier one is acked too).
 The store emits one `record_changed` event per added, updated or deleted record besides the
-run's own (connected, sync_started, sync_completed). The baseline (`benchmarks._bare`) does the same job with nothing of the hub in the
-same process: aiohttp, hash, COPY-merge, the same number of events published pipelined. Runs
-of the two sides alternate; each side's median counts. Progress goes to stderr.
+run's own (connected, sync_started, sync_completed). The baseline (`benchmarks._bare`) does
+the same job with nothing of the hub in the same process: aiohttp, hash, COPY-merge, the same
+number of events published pipelined. Runs of the two sides alternate; each side's median
+counts. Progress goes to stderr.
 
 Figures:
 - sync_10k_s / sync_10k_vs_bare: 10,000 new records end to end (< 1 s; <= 1.5x the bare).

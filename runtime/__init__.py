@@ -43,6 +43,7 @@ from runtime._errors import (
     sole_error,
 )
 from runtime._health import HealthLoop, HealthOptions, HealthReport, HealthStatistics
+from runtime._json import load_json
 from runtime._lifecycle import IllegalTransition, Lifecycle, check_transition
 from runtime._mailbox import Mailbox, MailboxOptions, MailboxStatistics, Overflow
 from runtime._ratelimit import Priority, RateLimit, RateLimiter, RateLimiterStatistics
@@ -130,6 +131,7 @@ __all__ = [
     "check_transition",
     "describe",
     "fail_after",
+    "load_json",
     "move_on_after",
     "next_attempt",
     "next_state",

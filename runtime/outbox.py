@@ -27,12 +27,13 @@ class StoreOutbox:
     async def pending(self, limit: int, after: int | None = None) -> Sequence[OutboxEvent]:
         """The oldest unsent events; with `after`, the events that follow that `seq` (the
         relay reads ahead so while the ones before are being marked: in one relay's outbox
-        they are unsent, and one another relay sent meanwhile is only sent again)."""
-        if after is None:
-            rows = await self._store.pending_events(limit)
-        else:
-            rows = await self._store.events_after(after, limit)
-        return [outbox_event(row) for row in rows]
+        they are unsent, and one another relay sent meanwhile is only sent again). Their data
+        stays the stored JSON text, which the relay publishes unparsed."""
+        rows = await self._store.outbox_rows(limit, after)
+        return [
+            OutboxEvent(r.seq, r.id, r.source, r.type, r.time, r.traceparent, r.data_json)
+            for r in rows
+        ]
 
     async def mark_sent(self, ids: Sequence[str], at: datetime) -> None:
         await self._store.mark_events_sent(ids, at)

@@ -53,6 +53,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 
 from runtime._clock import SYSTEM_CLOCK, Clock, move_on_after, sleep
 from runtime._errors import describe, sole_error
+from runtime._json import load_json
 from runtime._supervision import Backoff
 from runtime.bus._errors import BusClosed, BusError
 from runtime.bus._event import SOURCE_PREFIX, SUBJECT_PREFIX, TYPE_PREFIX, CloudEvent, to_json
@@ -69,9 +70,11 @@ class OutboxEvent:
     """An event as the outbox holds it: the CloudEvent's fields, already valid (every one was
     built by `new_event` or the store and checked on the way in), and its place `seq`.
 
-    The relay publishes it without building the pydantic model: `json()` is the same text as
+    The relay publishes it without building the pydantic model: `json()` is the same JSON as
     `to_json(event.cloud_event())`, written by orjson; `cloud_event()` builds the model for a
-    bus that hands events to in-process subscribers."""
+    bus that hands events to in-process subscribers. `data` is a mapping, or the JSON text of
+    one as the store keeps it (`json()` splices that text in unparsed, byte for byte, so the
+    data's spacing and key order are the store's; `cloud_event()` parses it)."""
 
     seq: int
     id: str
@@ -79,7 +82,7 @@ class OutboxEvent:
     type: str
     time: datetime
     traceparent: str | None
-    data: Mapping[str, object]
+    data: Mapping[str, object] | str
 
     @classmethod
     def of(cls, event: CloudEvent, seq: int) -> OutboxEvent:
@@ -108,7 +111,7 @@ class OutboxEvent:
         }
         if self.traceparent is not None:
             fields["traceparent"] = self.traceparent
-        fields["data"] = self.data
+        fields["data"] = orjson.Fragment(self.data) if isinstance(self.data, str) else self.data
         try:
             return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
         except orjson.JSONEncodeError:  # an integer beyond 64 bits, a mapping that is no dict
@@ -121,7 +124,7 @@ class OutboxEvent:
             type=self.type,
             time=self.time,
             traceparent=self.traceparent,
-            data=dict(self.data),
+            data=load_json(self.data) if isinstance(self.data, str) else dict(self.data),
         )
 
 

@@ -27,6 +27,7 @@ from runtime.store._model import (
     JsonObject,
     LogIn,
     LogRow,
+    OutboxRow,
     Page,
     RecordEvents,
     RecordIn,
@@ -310,6 +311,9 @@ class StoreFacade(WebhookFacade):
         return await self._call(
             self._outbox.mark_events_sent, list(ids), self._time(at, "sent time")
         )
+
+    async def outbox_rows(self, limit: int, after: int | None = None) -> list[OutboxRow]:
+        return await self._call(self._outbox.outbox_rows, _limit(limit), after)
 
     async def events_after(self, seq: int | None, limit: int) -> list[EventRow]:
         return await self._call(self._outbox.events_after, seq, _limit(limit))

@@ -27,6 +27,7 @@ from runtime.store._model import (
     JsonObject,
     LogIn,
     LogRow,
+    OutboxRow,
     Page,
     RecordEvents,
     RecordIn,
@@ -241,6 +242,11 @@ class Store(Protocol):
         ...
 
     async def mark_events_sent(self, ids: Sequence[str], at: datetime) -> int: ...
+
+    async def outbox_rows(self, limit: int, after: int | None = None) -> list[OutboxRow]:
+        """For the relay: `pending_events(limit)`, or with `after`, `events_after(after,
+        limit)`, each event's data left as its stored JSON text."""
+        ...
 
     async def events_after(self, seq: int | None, limit: int) -> list[EventRow]:
         """Events with a larger `seq` (all, from the first, if None), in `seq` order."""

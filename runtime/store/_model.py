@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeAlias, TypeVar
+from typing import Generic, NamedTuple, TypeAlias, TypeVar
 
 from runtime.vault import SealedValue
 
@@ -164,6 +164,19 @@ class RecordEvents:
 
     time: datetime
     traceparent: str | None = None
+
+
+class OutboxRow(NamedTuple):
+    """An event as the outbox relay reads it: its data the stored JSON text, not parsed (the
+    relay splices it into what it publishes)."""
+
+    seq: int
+    id: str
+    type: str
+    source: str
+    time: datetime
+    data_json: str
+    traceparent: str | None
 
 
 @dataclass(frozen=True, slots=True)

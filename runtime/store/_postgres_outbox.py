@@ -12,7 +12,14 @@ from datetime import datetime
 from runtime.store import _postgres_sql as sql
 from runtime.store import _rows as rows
 from runtime.store._errors import NotFound
-from runtime.store._model import EventRow, LogRow, Page, TrimResult, WebhookDelivery
+from runtime.store._model import (
+    EventRow,
+    LogRow,
+    OutboxRow,
+    Page,
+    TrimResult,
+    WebhookDelivery,
+)
 from runtime.store._params import Params
 from runtime.store._postgres_tx import Connection, affected, insert_events
 from runtime.store._rows import POSTGRES
@@ -55,6 +62,15 @@ async def mark_events_sent(connection: Connection, ids: Sequence[str], at: datet
 async def events_after(connection: Connection, seq: int | None, limit: int) -> list[EventRow]:
     found = await connection.fetch(sql.EVENTS_AFTER, 0 if seq is None else seq, limit)
     return [rows.event(row, POSTGRES) for row in found]
+
+
+async def outbox_rows(connection: Connection, limit: int, after: int | None) -> list[OutboxRow]:
+    found = await (
+        connection.fetch(sql.PENDING_EVENTS, limit)
+        if after is None
+        else connection.fetch(sql.EVENTS_AFTER, after, limit)
+    )
+    return [rows.outbox(row, POSTGRES) for row in found]
 
 
 async def event_seq(connection: Connection, event_id: str) -> int | None:

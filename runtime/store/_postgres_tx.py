@@ -24,8 +24,7 @@ async def insert_events(connection: Connection, events: Sequence[Params]) -> Non
 
 
 _EVENT_ROW = (
-    b'{"id":%s,"integration_id":%s,"type":%s,"source":%s,"time":"%s","data":%s,'
-    b'"traceparent":%s}'
+    b'{"id":%s,"integration_id":%s,"type":%s,"source":%s,"time":"%s","data":%s,"traceparent":%s}'
 )
 
 

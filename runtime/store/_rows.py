@@ -17,6 +17,7 @@ from runtime.store._model import (
     EventRow,
     IntegrationRow,
     LogRow,
+    OutboxRow,
     RecordRow,
     RunKind,
     RunStatus,
@@ -128,6 +129,10 @@ def event(row: Row, d: Decoder) -> EventRow:
         traceparent=row[7],
         sent_at=d.optional_time(row[8]),
     )
+
+
+def outbox(row: Row, d: Decoder) -> OutboxRow:
+    return OutboxRow(row[0], row[1], row[3], row[4], d.time(row[5]), row[6], row[7])
 
 
 def log(row: Row, d: Decoder) -> LogRow:

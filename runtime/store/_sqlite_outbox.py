@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from runtime.store import _rows as rows
 from runtime.store import _sqlite_sql as sql
 from runtime.store._errors import NotFound
-from runtime.store._model import EventRow, LogRow, Page, TrimResult, WebhookDelivery
+from runtime.store._model import (
+    EventRow,
+    LogRow,
+    OutboxRow,
+    Page,
+    TrimResult,
+    WebhookDelivery,
+)
 from runtime.store._params import Params
 from runtime.store._rows import SQLITE
 from runtime.store._sqlite_tx import Connection, insert_events, transaction
@@ -55,6 +62,15 @@ def mark_events_sent(connection: Connection, ids: Sequence[str], at: str) -> int
 def events_after(connection: Connection, seq: int | None, limit: int) -> list[EventRow]:
     found = connection.execute(sql.EVENTS_AFTER, (0 if seq is None else seq, limit))
     return [rows.event(row, SQLITE) for row in found]
+
+
+def outbox_rows(connection: Connection, limit: int, after: int | None) -> list[OutboxRow]:
+    found = (
+        connection.execute(sql.PENDING_EVENTS, (limit,))
+        if after is None
+        else connection.execute(sql.EVENTS_AFTER, (after, limit))
+    )
+    return [rows.outbox(row, SQLITE) for row in found]
 
 
 def event_seq(connection: Connection, event_id: str) -> int | None:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import cast
 
-import orjson
-
+from runtime._json import load_json as load_text
 from runtime.store._errors import InvalidValue
 from runtime.store._hashing import canonical_json
 from runtime.store._model import JsonObject
@@ -56,20 +54,8 @@ def json_text(value: JsonObject, what: str) -> str:
     return canonical_json(value, what)
 
 
-# 19 digits in a row may be an integer beyond 64 bits, which orjson would read as a float.
-_LONG_DIGITS = re.compile(r"[0-9]{19}")
-
-
 def load_json(value: str) -> JsonObject:
-    """Stored JSON text as the stdlib reads it, by orjson where that gives the same (about
-    ten times faster): not for long digit runs, nor for what orjson refuses (NaN, infinity,
-    lone surrogates), which the stdlib reads."""
-    if _LONG_DIGITS.search(value) is None:
-        try:
-            return cast(JsonObject, orjson.loads(value))
-        except orjson.JSONDecodeError:
-            pass
-    return cast(JsonObject, json.loads(value))
+    return cast(JsonObject, load_text(value))
 
 
 def headers_json(headers: Mapping[str, str]) -> str:

@@ -3,6 +3,8 @@ how its acks come back (one reply subscription of the bus's own), and how they f
 
 from __future__ import annotations
 
+import json
+
 import nats
 import pytest
 
@@ -143,6 +145,26 @@ def test_outbox_event_json_is_what_to_json_writes() -> None:
         assert outbox.json() == to_json(event)
         assert outbox.cloud_event() == event
         assert outbox.subject == f"hub.events.{event.integration_id}.{event.name}"
+
+
+def test_outbox_event_with_stored_json_text_splices_it_and_parses_it_for_the_model() -> None:
+    event = new_event(
+        "shop-1",
+        EventName.RECORD_CHANGED,
+        {"entity": "c", "data": {"name": "Zoë", "big": 2**70, "n": 1.5}},
+        now=T0,
+        traceparent=TRACEPARENT,
+    )
+    stored = (
+        '{"data": {"n": 1.5, "big": 1180591620717411303424, "name": "Zo\u00eb"}, "entity": "c"}'
+    )
+    outbox = OutboxEvent(7, event.id, event.source, event.type, event.time, TRACEPARENT, stored)
+
+    published = outbox.json()
+
+    assert stored.encode() in published  # spliced as it is, not parsed and written again
+    assert json.loads(published) == json.loads(to_json(event))
+    assert outbox.cloud_event() == event
 
 
 def test_outbox_event_json_beyond_what_orjson_writes_falls_back_to_the_model() -> None:

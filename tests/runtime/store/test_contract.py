@@ -6,6 +6,7 @@ and where it matters in the tables themselves, around the store).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -593,6 +594,28 @@ async def test_outbox_pending_in_seq_order_and_mark_sent(store: Store, now: Manu
     assert [(e.id, e.sent_at) for e in await store.events_after(None, 10)] == [
         ("a", sent_at), ("b", None), ("c", sent_at)
     ]  # fmt: skip
+
+
+async def test_outbox_rows_are_the_events_with_their_data_as_stored_text(
+    store: Store, now: ManualNow
+) -> None:
+    await _integration(store)
+    await store.append_events([event("a"), event("b"), event("c")])
+    await store.mark_events_sent(["a"], now.advance(1))
+    everything = await store.events_after(None, 10)
+
+    pending = await store.outbox_rows(10)
+    after = await store.outbox_rows(1, after=everything[0].seq)
+
+    assert [(r.id, r.seq) for r in pending] == [(e.id, e.seq) for e in everything[1:]]
+    assert [r.id for r in after] == ["b"]
+    by_id = {e.id: e for e in everything}
+    for row in pending:
+        stored = by_id[row.id]
+        assert json.loads(row.data_json) == stored.data
+        assert (row.type, row.source, row.time, row.traceparent) == (
+            stored.type, stored.source, stored.time, stored.traceparent
+        )  # fmt: skip
 
 
 async def test_events_after_resumes_from_a_seq(store: Store) -> None:
