@@ -9,7 +9,6 @@ messages that name the request by its redacted URL and never by its headers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -19,6 +18,7 @@ import yarl
 
 from adapters._errors import ConfigError, IntegrationError, PermanentError, TransientError
 from adapters._values import JsonValue
+from runtime import load_json
 
 SessionFactory = Callable[[], aiohttp.ClientSession]
 
@@ -54,7 +54,7 @@ class HttpResponse:
     def json(self) -> JsonValue:
         """The body parsed as JSON; a body that is not JSON is a PermanentError."""
         try:
-            value: JsonValue = json.loads(self.body)
+            value: JsonValue = load_json(self.body)
         except (ValueError, UnicodeDecodeError):
             raise PermanentError(
                 f"HTTP {self.status}: the response body ({len(self.body)} bytes) is not JSON"

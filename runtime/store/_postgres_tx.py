@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -23,26 +22,21 @@ async def insert_events(connection: Connection, events: Sequence[Params]) -> Non
         await connection.execute(sql.INSERT_EVENTS, sql.EVENTS_LOCK_KEY, f"[{rows.decode()}]")
 
 
-_EVENT_ROW = (
-    b'{"id":%s,"integration_id":%s,"type":%s,"source":%s,"time":"%s","data":%s,"traceparent":%s}'
-)
-
-
 def _event_row(event: Params) -> bytes:
     """An event's parameters (see `_params.event`) as one JSON object; its data is canonical
     JSON text already and goes in as it is."""
     event_id, integration_id, kind, source, time, data, traceparent = event
-    assert isinstance(time, datetime)
     assert isinstance(data, str)
-    return _EVENT_ROW % (
-        orjson.dumps(event_id),
-        orjson.dumps(integration_id),
-        orjson.dumps(kind),
-        orjson.dumps(source),
-        time.isoformat().encode(),
-        data.encode(),
-        orjson.dumps(traceparent),
-    )
+    row = {
+        "id": event_id,
+        "integration_id": integration_id,
+        "type": kind,
+        "source": source,
+        "time": time,
+        "data": orjson.Fragment(data),
+        "traceparent": traceparent,
+    }
+    return orjson.dumps(row)
 
 
 async def insert_audit(connection: Connection, audit: Params) -> None:
