@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from actors import _sync_pipeline as pipeline
-from actors._sync import Progress, begin, run_entity
+from actors._sync import Progress, Start, begin, run_entity
 from actors._sync_pipeline import Mapped, coalesce
 from adapters import (
     Adapter,
@@ -104,17 +104,7 @@ async def test_run_entity_writes_batches_read_meanwhile_as_one_write(store: Stor
     recording = _HeldFirstWrite(store, adapter.all_read)
     progress = Progress()
 
-    await run_entity(
-        adapter,
-        cast(Store, recording),
-        start,
-        kind=SyncKind.FULL,
-        mappings=(),
-        progress=progress,
-        now=lambda: 1.0,
-        record_events=lambda: RecordEvents(datetime.now(UTC)),
-        notify=lambda: None,
-    )
+    await _run_full(adapter, cast(Store, recording), start, progress)
 
     # the first write held until every page was read: the rest wait, and go as one
     assert len(recording.sizes) == 2
@@ -133,23 +123,27 @@ async def test_run_entity_raises_the_adapters_error_itself_after_writing_what_ca
     progress = Progress()
 
     with pytest.raises(TransientError, match="page 4 is down"):
-        await run_entity(
-            _Pages(pages=3, fail_after=True),
-            store,
-            start,
-            kind=SyncKind.FULL,
-            mappings=(),
-            progress=progress,
-            now=lambda: 1.0,
-            record_events=lambda: RecordEvents(datetime.now(UTC)),
-            notify=lambda: None,
-        )
+        await _run_full(_Pages(pages=3, fail_after=True), store, start, progress)
 
     assert progress.added == 300
     stored = await store.get_checkpoint("shop", "customers")
     assert stored is not None
     assert stored["cursor"] == {"page": 3}
     assert (await store.count_records("shop")) == {"customers": 300}
+
+
+async def _run_full(adapter: Adapter, store: Store, start: Start, progress: Progress) -> None:
+    await run_entity(
+        adapter,
+        store,
+        start,
+        kind=SyncKind.FULL,
+        mappings=(),
+        progress=progress,
+        now=lambda: 1.0,
+        record_events=lambda: RecordEvents(datetime.now(UTC)),
+        notify=lambda: None,
+    )
 
 
 def _request() -> SyncRequest:
