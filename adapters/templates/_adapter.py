@@ -51,6 +51,7 @@ from adapters.templates._paging import (
     Page,
     PageState,
     Reply,
+    advancing,
     finished,
     interpolate,
     page_request,
@@ -120,13 +121,7 @@ class TemplateAdapter(Adapter):
             previous: tuple[str, ...] = ()
             while state is not None:
                 page = await self._page(stream, state)
-                ids = tuple(record.external_id for record in page.records)
-                if page.next is not None and ids and ids == previous:
-                    raise PermanentError(
-                        f"stream {entity!r}: the peer sent the same page again; "
-                        f"its pagination does not advance"
-                    )
-                previous = ids
+                previous = advancing(entity, previous, page.records, page.next is not None)
                 yield Batch(entity, page.records, page.checkpoint, complete=page.next is None)
                 state = page.next
 

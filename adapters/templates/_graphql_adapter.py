@@ -51,7 +51,7 @@ from adapters.templates._graphql_paging import (
     read_graphql_page,
 )
 from adapters.templates._model import ClientCredentialsAuth, NoPages, RefreshTokenAuth, Scalar
-from adapters.templates._paging import interpolate, whole_number
+from adapters.templates._paging import advancing, interpolate, whole_number
 from adapters.templates._records import read_path
 from adapters.templates._settings import check_settings
 from config import IntegrationType
@@ -136,7 +136,7 @@ class GraphQLTemplateAdapter(Adapter):
             previous: tuple[str, ...] = ()
             while state is not None:
                 page = await self._page(stream, state)
-                previous = _advancing(entity, previous, page)
+                previous = advancing(entity, previous, page.records, page.next is not None)
                 following = graphql_after(state, page.next, partitions)
                 checkpoint = graphql_checkpoint(request.kind, following)
                 yield Batch(entity, page.records, checkpoint, complete=following is None)
@@ -209,7 +209,7 @@ class GraphQLTemplateAdapter(Adapter):
         previous: tuple[str, ...] = ()
         while state is not None:
             page = await self._page(parent, state)
-            previous = _advancing(parent.name, previous, page)
+            previous = advancing(parent.name, previous, page.records, page.next is not None)
             items.extend(page.items)
             state = graphql_after(state, page.next, [])
         return graphql_partitions(items, each, stream.name)
@@ -295,17 +295,6 @@ class GraphQLTemplateAdapter(Adapter):
         self._setup()
         assert self._tokens is not None
         return await self._tokens.credentials()
-
-
-def _advancing(stream: str, previous: tuple[str, ...], page: GraphQLPage) -> tuple[str, ...]:
-    """The page's ids, to compare with the next page's; a page that repeats the one before
-    (a peer ignoring the paging variables) stops the sync instead of looping."""
-    ids = tuple(record.external_id for record in page.records)
-    if page.next is not None and ids and ids == previous:
-        raise PermanentError(
-            f"stream {stream!r}: the peer sent the same page again; its pagination does not advance"
-        )
-    return ids if page.next is not None else ()
 
 
 def _body(response: HttpResponse) -> JsonValue:

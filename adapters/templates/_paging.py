@@ -80,6 +80,20 @@ class Page:
     next: PageState | None  # None: the pass is done
 
 
+def advancing(
+    entity: str, previous: tuple[str, ...], records: Sequence[SourceRecord], more: bool
+) -> tuple[str, ...]:
+    """The page's ids, to compare with the next page's (`more`: a page follows); a page that
+    repeats the one before (a peer ignoring the paging parameters) stops the sync instead of
+    reading it forever."""
+    ids = tuple(record.external_id for record in records)
+    if more and ids and ids == previous:
+        raise PermanentError(
+            f"stream {entity!r}: the peer sent the same page again; its pagination does not advance"
+        )
+    return ids if more else ()
+
+
 # -- values from settings -----------------------------------------------------------------------
 
 

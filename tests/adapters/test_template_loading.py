@@ -256,7 +256,7 @@ INTERNAL = {
     "page_request", "parse", "problems_of", "query_names", "query_string", "read_page",
     "read_path", "required", "resolve", "same_origin", "select_records", "settings_model",
     "settings_schema", "start", "static_credentials", "to_record", "whole_number",
-    "without_params", "CompiledKind", "catalog_spec", "require_entities",
+    "without_params", "CompiledKind", "catalog_spec", "require_entities", "advancing",
 }  # fmt: skip
 
 

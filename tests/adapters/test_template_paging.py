@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 import yaml
 
-from adapters import ConfigError, JsonValue, PermanentError, SyncKind, load_template
+from adapters import ConfigError, JsonValue, PermanentError, SourceRecord, SyncKind, load_template
 from adapters.templates._checks import Stream
 from adapters.templates._model import Incremental
 from adapters.templates._paging import (
     PageState,
     Position,
     Reply,
+    advancing,
     interpolate,
     next_link,
     page_request,
@@ -195,3 +196,15 @@ def test_missing_record_list_is_an_empty_last_page() -> None:
         stream(_pages(), records="data"), PageState(Position(page=3), SyncKind.FULL), 10, _reply({})
     )
     assert (page.records, page.next) == ((), None)
+
+
+def test_advancing_refuses_a_page_that_repeats_the_one_before() -> None:
+    page = (SourceRecord("1", {}), SourceRecord("2", {}))
+
+    seen = advancing("items", (), page, more=True)
+
+    assert seen == ("1", "2")
+    with pytest.raises(PermanentError, match="'items': the peer sent the same page again"):
+        advancing("items", seen, page, more=True)
+    assert advancing("items", seen, page, more=False) == ()  # the last page may repeat
+    assert advancing("items", (), (), more=True) == ()  # empty pages say nothing

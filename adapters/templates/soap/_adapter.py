@@ -28,7 +28,15 @@ from adapters._http_transport import HttpResponse
 from adapters._values import Batch, ConnectionInfo, HealthStatus, JsonValue, SyncKind, SyncRequest
 from adapters.templates._auth import required
 from adapters.templates._catalog import require_entities
-from adapters.templates._paging import Page, PageState, Reply, read_page, same_origin, start
+from adapters.templates._paging import (
+    Page,
+    PageState,
+    Reply,
+    advancing,
+    read_page,
+    same_origin,
+    start,
+)
 from adapters.templates.soap._compiled import CompiledSoapTemplate
 from adapters.templates.soap._faults import ServerFault
 from adapters.templates.soap._plan import Call, EntityPlan, Setup, apply_settings, call_for
@@ -110,13 +118,7 @@ class SoapTemplateAdapter(Adapter):
             previous: tuple[str, ...] = ()
             while state is not None:
                 page = await self._page(plan, state)
-                ids = tuple(record.external_id for record in page.records)
-                if page.next is not None and ids and ids == previous:
-                    raise PermanentError(
-                        f"entity {entity!r}: the service sent the same page again; "
-                        f"its paging does not advance"
-                    )
-                previous = ids
+                previous = advancing(entity, previous, page.records, page.next is not None)
                 yield Batch(entity, page.records, page.checkpoint, complete=page.next is None)
                 state = page.next
 
