@@ -16,7 +16,6 @@ deliveries stay claimed until their lease runs out and the retry scan hands them
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,7 @@ from actors._sync_pipeline import split_records
 from actors._webhook_policy import WebhookOptions, after_failure
 from adapters import Adapter, SourceRecord, WebhookRequest, WebhookResult
 from config import FieldMapping
-from runtime import describe
+from runtime import describe, random_uuid
 from runtime.bus import EventName
 from runtime.store import (
     EventIn,
@@ -124,7 +123,7 @@ def received_event(integration_id: str, data: Mapping[str, Any], now: datetime) 
     delivery's processing: the id was checked when the integration was created, and the
     data is made here (adapter events already copied to plain JSON)."""
     return EventIn(
-        id=str(uuid.uuid4()),
+        id=random_uuid(),
         integration_id=integration_id,
         type=RECEIVED_TYPE,
         source=SOURCE_PREFIX + integration_id,

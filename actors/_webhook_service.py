@@ -18,7 +18,6 @@ syncs, while other integrations' deliveries go on in their actors.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from actors._webhook_inbox import WebhookInbox
 from actors._webhook_intake import WebhookIntake
 from actors._webhook_policy import WebhookOptions
 from actors._webhook_retry import WebhookRetrier
-from runtime import ActorRef, ChildSpec, Service, Supervisor
+from runtime import ActorRef, ChildSpec, Service, Supervisor, random_uuid
 from runtime.store import Page, Store, WebhookDelivery, WebhookIn, WebhookStatus
 
 log = logging.getLogger("actors.webhooks")
@@ -125,7 +124,7 @@ class WebhookService:
         """Store a verified delivery (group commit); True if new, False if a duplicate.
         Raises `IntakeUnavailable` (not stored: 503) or `IntegrationGone` (404)."""
         delivery = WebhookIn(
-            str(uuid.uuid4()), integration_id, delivery_id, headers, body, self._lease_end()
+            random_uuid(), integration_id, delivery_id, headers, body, self._lease_end()
         )
         return await self.intake.submit(delivery)
 

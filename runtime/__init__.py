@@ -43,6 +43,7 @@ from runtime._errors import (
     sole_error,
 )
 from runtime._health import HealthLoop, HealthOptions, HealthReport, HealthStatistics
+from runtime._ids import random_uuid
 from runtime._json import load_json
 from runtime._lifecycle import IllegalTransition, Lifecycle, check_transition
 from runtime._mailbox import Mailbox, MailboxOptions, MailboxStatistics, Overflow
@@ -137,6 +138,7 @@ __all__ = [
     "next_state",
     "parse_rate_limit_headers",
     "parse_retry_after",
+    "random_uuid",
     "rate_limit_pause",
     "should_restart",
     "sleep",

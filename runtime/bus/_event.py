@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
+from runtime._ids import random_uuid
 from runtime.bus._errors import InvalidEvent
 
 SOURCE_PREFIX = "/integrations/"
@@ -142,7 +143,7 @@ def new_event(
         raise InvalidEvent(f"unknown event name {name!r}; known: {', '.join(EventName)}")
     return _validated(
         {
-            "id": str(uuid.uuid4()),
+            "id": random_uuid(),
             "source": SOURCE_PREFIX + check_integration_id(integration_id),
             "type": TYPE_PREFIX + name,
             "time": now,

@@ -17,13 +17,13 @@ already here, so nothing travels twice.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
 
+from runtime._ids import random_uuid
 from runtime.store import _postgres_sql as sql
 from runtime.store import _record_events, _runs
 from runtime.store import _rows as rows
@@ -52,7 +52,7 @@ async def start_run(
     async with connection.transaction():
         await connection.execute(sql.DROP_SUPERSEDED_SEEN, integration_id, entity)
         row = await connection.fetchrow(
-            sql.INSERT_RUN, str(uuid.uuid4()), integration_id, entity, kind.value, now
+            sql.INSERT_RUN, random_uuid(), integration_id, entity, kind.value, now
         )
     return rows.run(row, POSTGRES)
 

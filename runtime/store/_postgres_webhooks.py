@@ -122,29 +122,22 @@ async def save_webhook_deliveries(
     return [d[0] in inserted and first[(d[1], d[2])] is d for d in deliveries]
 
 
-_ROW = (
-    b'{"id":%s,"integration_id":%s,"delivery_id":%s,"received_at":"%s","headers":%s,'
-    b'"body":"%s","next_attempt_at":"%s"}'
-)
-
-
 def _json_row(delivery: Params) -> bytes:
     """A delivery's parameters (see _params.webhook) as one JSON object; its headers are
     canonical JSON already and go in as they are."""
     own_id, integration_id, delivery_id, received, headers, body, due = delivery
-    assert isinstance(received, datetime)
-    assert isinstance(due, datetime)
     assert isinstance(headers, str)
     assert isinstance(body, bytes)
-    return _ROW % (
-        orjson.dumps(own_id),
-        orjson.dumps(integration_id),
-        orjson.dumps(delivery_id),
-        received.isoformat().encode(),
-        headers.encode(),
-        base64.b64encode(body),
-        due.isoformat().encode(),
-    )
+    row = {
+        "id": own_id,
+        "integration_id": integration_id,
+        "delivery_id": delivery_id,
+        "received_at": received,
+        "headers": orjson.Fragment(headers),
+        "body": base64.b64encode(body).decode(),
+        "next_attempt_at": due,
+    }
+    return orjson.dumps(row)
 
 
 async def get_webhook_delivery(

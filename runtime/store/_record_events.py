@@ -9,12 +9,12 @@ event's data as the canonical text it was stored from: it is neither parsed nor 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
 
+from runtime._ids import random_uuid
 from runtime.store._batch import Prepared
 from runtime.store._model import RecordEvents
 from runtime.store._params import Params, TimeEncoder
@@ -86,7 +86,7 @@ def _string(value: str) -> str:
 
 def _event(stamp: Stamp, integration_id: str, data: str) -> Params:
     return (
-        str(uuid.uuid4()),
+        random_uuid(),
         integration_id,
         RECORD_CHANGED,
         _SOURCE_PREFIX + integration_id,

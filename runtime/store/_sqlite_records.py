@@ -11,11 +11,11 @@ UPDATE`, which touched every row of the batch three times (see benchmarks/store.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 
 import orjson
 
+from runtime._ids import random_uuid
 from runtime.store import _record_events, _runs
 from runtime.store import _rows as rows
 from runtime.store import _sqlite_sql as sql
@@ -44,7 +44,7 @@ def start_run(
     with transaction(connection):
         connection.execute(sql.DROP_SUPERSEDED_SEEN, (integration_id, entity))
         row = connection.execute(
-            sql.INSERT_RUN, (str(uuid.uuid4()), integration_id, entity, kind.value, now)
+            sql.INSERT_RUN, (random_uuid(), integration_id, entity, kind.value, now)
         ).fetchone()
     return rows.run(row, SQLITE)
 
