@@ -20,7 +20,6 @@ from adapters._contract import Adapter, AdapterContext
 from adapters._errors import (
     AuthError,
     ConfigError,
-    IntegrationError,
     PermanentError,
     RateLimited,
 )
@@ -35,7 +34,7 @@ from adapters.templates._auth import (
     query_names,
     static_credentials,
 )
-from adapters.templates._catalog import require_entities
+from adapters.templates._catalog import checked_health, require_entities
 from adapters.templates._checks import Stream
 from adapters.templates._compiled import CompiledTemplate
 from adapters.templates._model import (
@@ -101,16 +100,8 @@ class TemplateAdapter(Adapter):
         return ConnectionInfo(peer=urlsplit(self._setup().base_url).netloc or self.name)
 
     async def health_check(self) -> HealthStatus:
-        """Test Connection: the template's check request. Refused credentials and bad settings
-        raise (the user must act); anything else is reported."""
-        started = self.context.clock.now()
-        try:
-            what = await self._check()
-        except (AuthError, ConfigError):
-            raise
-        except IntegrationError as error:
-            return HealthStatus(False, self.context.clock.now() - started, error.message)
-        return HealthStatus(True, self.context.clock.now() - started, f"{what} answered")
+        """Test Connection: the template's check request (see `checked_health`)."""
+        return await checked_health(self.context.clock, self._check)
 
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         streams = self.template.streams

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from adapters._contract import Adapter, AdapterSpec
-from adapters._errors import ConfigError
+from adapters._errors import AuthError, ConfigError, IntegrationError
+from adapters._values import HealthStatus
 from adapters.templates._settings import settings_schema
 from config import IntegrationType
+from runtime import Clock
 
 
 class _Described(Protocol):
@@ -63,6 +65,20 @@ def catalog_spec(
         entities=tuple(entities),
         **extra,
     )
+
+
+async def checked_health(clock: Clock, check: Callable[[], Awaitable[str]]) -> HealthStatus:
+    """Test Connection for a template kind: `check` sends the template's check and names what
+    it asked. Refused credentials and bad settings raise (the user must act); any other
+    failure is reported, with how long the attempt took."""
+    started = clock.now()
+    try:
+        what = await check()
+    except (AuthError, ConfigError):
+        raise
+    except IntegrationError as error:
+        return HealthStatus(False, clock.now() - started, error.message)
+    return HealthStatus(True, clock.now() - started, f"{what} answered")
 
 
 def require_entities(template: str, requested: Iterable[str], known: Collection[str]) -> None:

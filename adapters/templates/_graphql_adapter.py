@@ -25,7 +25,6 @@ from adapters._contract import Adapter, AdapterContext, AdapterSpec
 from adapters._errors import (
     AuthError,
     ConfigError,
-    IntegrationError,
     PermanentError,
     RateLimited,
     TransientError,
@@ -35,7 +34,7 @@ from adapters._http_rules import RETRY_STATUSES, RetryPolicy, give_up, retry_wai
 from adapters._http_transport import HttpResponse
 from adapters._values import Batch, ConnectionInfo, HealthStatus, JsonValue, SyncKind, SyncRequest
 from adapters.templates._auth import Credentials, OAuth2Tokens, is_static, static_credentials
-from adapters.templates._catalog import catalog_spec, require_entities
+from adapters.templates._catalog import catalog_spec, checked_health, require_entities
 from adapters.templates._graphql_compiled import CompiledGraphQL, GraphQLStream
 from adapters.templates._graphql_errors import graphql_problem
 from adapters.templates._graphql_paging import (
@@ -109,18 +108,14 @@ class GraphQLTemplateAdapter(Adapter):
         return ConnectionInfo(peer=urlsplit(self._setup().url).netloc or self.name, account=account)
 
     async def health_check(self) -> HealthStatus:
-        """Test Connection: the template's check. Refused credentials and bad settings raise
-        (the user must act); anything else is reported."""
-        started = self.context.clock.now()
-        try:
+        """Test Connection: the template's check (see `checked_health`)."""
+
+        async def check() -> str:
             await self._check()
-        except (AuthError, ConfigError):
-            raise
-        except IntegrationError as error:
-            return HealthStatus(False, self.context.clock.now() - started, error.message)
-        check = self.template.template.check
-        what = "the check query" if check is not None and check.query else "the first page"
-        return HealthStatus(True, self.context.clock.now() - started, f"{what} answered")
+            check = self.template.template.check
+            return "the check query" if check is not None and check.query else "the first page"
+
+        return await checked_health(self.context.clock, check)
 
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         streams = self.template.streams

@@ -257,6 +257,7 @@ INTERNAL = {
     "read_path", "required", "resolve", "same_origin", "select_records", "settings_model",
     "settings_schema", "start", "static_credentials", "to_record", "whole_number",
     "without_params", "CompiledKind", "catalog_spec", "require_entities", "advancing",
+    "checked_health",
 }  # fmt: skip
 
 

@@ -21,13 +21,13 @@ import anyio
 import anyio.lowlevel
 
 from adapters._contract import Adapter, AdapterContext
-from adapters._errors import AuthError, ConfigError, IntegrationError, PermanentError
+from adapters._errors import ConfigError, PermanentError
 from adapters._http import HeaderValue, RequestOptions, http_priority
 from adapters._http_rules import RETRY_STATUSES, RetryPolicy, give_up, retry_wait
 from adapters._http_transport import HttpResponse
 from adapters._values import Batch, ConnectionInfo, HealthStatus, JsonValue, SyncKind, SyncRequest
 from adapters.templates._auth import required
-from adapters.templates._catalog import require_entities
+from adapters.templates._catalog import checked_health, require_entities
 from adapters.templates._paging import (
     Page,
     PageState,
@@ -97,16 +97,8 @@ class SoapTemplateAdapter(Adapter):
         await anyio.lowlevel.checkpoint()
 
     async def health_check(self) -> HealthStatus:
-        """Test Connection: the template's check call. Refused credentials and bad settings
-        raise (the user must act); anything else is reported."""
-        started = self.context.clock.now()
-        try:
-            what = await self._check()
-        except (AuthError, ConfigError):
-            raise
-        except IntegrationError as error:
-            return HealthStatus(False, self.context.clock.now() - started, error.message)
-        return HealthStatus(True, self.context.clock.now() - started, f"{what} answered")
+        """Test Connection: the template's check call (see `checked_health`)."""
+        return await checked_health(self.context.clock, self._check)
 
     async def sync(self, request: SyncRequest) -> AsyncGenerator[Batch, None]:
         entities = self.template.template.entities
