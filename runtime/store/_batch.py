@@ -60,6 +60,13 @@ def plan_writes(batch: Sequence[Prepared], to_write: Mapping[str, bool]) -> Batc
     return BatchPlan(new, changed, unchanged)
 
 
+def key_range(batch: Sequence[Prepared]) -> tuple[str, str]:
+    """The batch's smallest and largest external id. Python orders text by code point, as
+    SQLite's BINARY collation orders its UTF-8 bytes (and PostgreSQL's "C" collation)."""
+    keys = [prepared[0] for prepared in batch]
+    return min(keys), max(keys)
+
+
 def mostly_unchanged(written_so_far: int, unchanged_so_far: int) -> bool:
     """Whether a run has so far mostly re-read unchanged records (a re-sync) rather than
     written them (a first sync): the next batch is then likely the same, and both backends

@@ -80,6 +80,13 @@ def seen_keys_intact(run: RunState, seen_found: int) -> bool:
     return seen_found == run.seen
 
 
+def may_leave_unseen(run: RunState, stored: int) -> bool:
+    """Whether a finishing full run can have unseen records to delete, given how many records
+    its entity holds (deleted ones too): not when it added every one of them itself, as a first
+    sync does, so that the search for unseen records is skipped there."""
+    return stored != run.added
+
+
 def keeps_seen_keys(status: RunStatus) -> bool:
     """An interrupted run may be resumed, so what it saw stays."""
     return status is RunStatus.INTERRUPTED

@@ -6,7 +6,8 @@ reads sharing it with writes (WAL lets other processes read meanwhile). A call o
 in the thread runs to its commit or rollback even if the caller is cancelled, so a
 transaction is never left half-done. Inputs are checked and turned into parameters on the
 loop (`_params`); the operations themselves are the plain functions of `_sqlite_records`,
-`_sqlite_admin` and `_sqlite_outbox`.
+`_sqlite_admin` and `_sqlite_outbox`. WAL checkpoints run on a thread of their own after
+writes (`_sqlite_checkpoint`), not inside the commits of the write path.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from runtime.store._model import (
     JsonObject,
     RecordIn,
 )
+from runtime.store._sqlite_checkpoint import SAFETY_NET_PRAGMA, Checkpointer
 from runtime.store._values import (
     iso,
     json_text,
@@ -57,7 +59,7 @@ def _connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
         )
         try:
             connection.execute(sql.BUSY_TIMEOUT_PRAGMA.format(ms=int(busy_timeout * 1000)))
-            for pragma in sql.PRAGMAS:
+            for pragma in (*sql.PRAGMAS, SAFETY_NET_PRAGMA):
                 connection.execute(pragma)
         except BaseException:
             connection.close()
@@ -73,10 +75,17 @@ class SqliteStore(StoreFacade):
     _outbox = outbox
     _webhooks = webhooks
 
-    def __init__(self, connection: sqlite3.Connection, limiter: anyio.CapacityLimiter, now: Now):
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        limiter: anyio.CapacityLimiter,
+        now: Now,
+        checkpointer: Checkpointer,
+    ):
         self._connection: sqlite3.Connection | None = connection
         self._limiter = limiter
         self._now = now
+        self._checkpointer = checkpointer
 
     @classmethod
     async def open(
@@ -84,7 +93,9 @@ class SqliteStore(StoreFacade):
     ) -> SqliteStore:
         limiter = anyio.CapacityLimiter(1)
         connection = await anyio.to_thread.run_sync(_connect, path, busy_timeout, limiter=limiter)
-        store = cls(connection, limiter, now)
+        checkpointer = Checkpointer(path)
+        checkpointer.start()
+        store = cls(connection, limiter, now, checkpointer)
         if migrate:
             try:
                 await store.migrate()
@@ -109,10 +120,16 @@ class SqliteStore(StoreFacade):
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        if self._connection is None:
+        connection = self._connection
+        if connection is None:
             raise StoreError("the store is closed")
-        with sqlite_errors():
-            return operation(self._connection, *args, **kwargs)
+        changes = connection.total_changes
+        try:
+            with sqlite_errors():
+                return operation(connection, *args, **kwargs)
+        finally:
+            if connection.total_changes != changes:
+                self._checkpointer.nudge()
 
     async def migrate(self) -> int:
         migrations = _migrations.load_migrations("sqlite")
@@ -122,6 +139,7 @@ class SqliteStore(StoreFacade):
         await anyio.to_thread.run_sync(self._close, limiter=self._limiter)
 
     def _close(self) -> None:
+        self._checkpointer.stop()
         if self._connection is not None:
             connection, self._connection = self._connection, None
             connection.close()

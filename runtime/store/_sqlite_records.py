@@ -1,6 +1,8 @@
 """Sync runs and records in SQLite: one function per store operation, run on the worker thread.
 
-A batch costs one query comparing its hashes with the stored ones (a JSON object of them),
+A batch none of whose keys can be stored (no stored key lies between its smallest and largest,
+one index search: each batch of a first sync paged in key order) is inserted as it is.
+Otherwise it costs one query comparing its hashes with the stored ones (a JSON object of them),
 then one `executemany` each for the new records and the changed ones, and (in a full run) one
 row noting the keys seen unchanged (a JSON array); `_batch` decides which is which. The query
 returns the stored keys while a run mostly writes, the keys to write once it mostly re-reads
@@ -19,7 +21,14 @@ from runtime._ids import random_uuid
 from runtime.store import _record_events, _runs
 from runtime.store import _rows as rows
 from runtime.store import _sqlite_sql as sql
-from runtime.store._batch import BatchPlan, Prepared, mostly_unchanged, plan_batch, plan_writes
+from runtime.store._batch import (
+    BatchPlan,
+    Prepared,
+    key_range,
+    mostly_unchanged,
+    plan_batch,
+    plan_writes,
+)
 from runtime.store._errors import NotFound
 from runtime.store._model import (
     BatchResult,
@@ -132,8 +141,11 @@ def soft_delete_keys(
 def _plan(connection: Connection, run: _runs.RunState, records: Sequence[Prepared]) -> BatchPlan:
     if not records:
         return BatchPlan([], [], [])
+    key = (run.integration_id, run.entity)
+    if not connection.execute(sql.ANY_STORED_BETWEEN, (*key, *key_range(records))).fetchone():
+        return BatchPlan(list(records), [], [])
     batch = orjson.dumps({r[0]: r[2] for r in records}).decode()
-    params = (run.integration_id, run.entity, batch)
+    params = (*key, batch)
     if mostly_unchanged(run.written, run.unchanged):
         to_write = connection.execute(sql.KEYS_TO_WRITE, params)
         return plan_writes(records, {key: bool(stored) for key, stored in to_write})
@@ -158,11 +170,11 @@ def finish_run(
         deleted = 0
         if _runs.detects_deletions(run, status):
             found = connection.execute(sql.COUNT_SEEN, (run_id,)).fetchone()[0]
-            if _runs.seen_keys_intact(run, found):
+            if not _runs.seen_keys_intact(run, found):
+                error = error or _runs.SEEN_KEYS_LOST
+            elif _runs.may_leave_unseen(run, _count_stored(connection, run)):
                 deleted, changes = _soft_delete(connection, run, run_id, record_events, now)
                 events = [*changes, *events]
-            else:
-                error = error or _runs.SEEN_KEYS_LOST
         if not _runs.keeps_seen_keys(status):
             connection.execute(sql.DELETE_SEEN, (run_id,))
         row = connection.execute(
@@ -172,6 +184,11 @@ def finish_run(
         _note_outcome(connection, run, status, now)
         insert_events(connection, _runs.with_counts(events, counts_in, finished))
     return finished
+
+
+def _count_stored(connection: Connection, run: _runs.RunState) -> int:
+    found = connection.execute(sql.COUNT_STORED, (run.integration_id, run.entity)).fetchone()
+    return int(found[0])
 
 
 def _soft_delete(

@@ -7,6 +7,7 @@ and where it matters in the tables themselves, around the store).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
@@ -50,7 +51,7 @@ async def _integration(store: Store, integration_id: str = "int-1") -> None:
     await store.create_integration(integration(integration_id), {}, audit(target=integration_id))
 
 
-async def _synced(store: Store, ids_: range, kind: RunKind = RunKind.FULL) -> SyncRun:
+async def _synced(store: Store, ids_: Sequence[int], kind: RunKind = RunKind.FULL) -> SyncRun:
     """A completed run that wrote the records `ids_` (version 1)."""
     run = await store.start_run("int-1", ENTITY, kind)
     await store.write_batch(run.id, "int-1", ENTITY, records(ids_), {"page": "last"})
@@ -264,6 +265,67 @@ async def test_finish_completed_full_run_soft_deletes_unseen(
     ]  # fmt: skip
     assert await store.count_records("int-1") == {ENTITY: 3}
     assert await backend.rows("SELECT count(*) FROM sync_seen") == [(0,)]
+
+
+async def test_write_batch_keys_among_stored_ones_are_compared_one_by_one(store: Store) -> None:
+    """A batch whose key range holds stored keys, though not its own, and one past every stored
+    key (which SQLite writes without comparing): both counted exactly."""
+    await _integration(store)
+    await _synced(store, [0, 2, 4])
+    run = await store.start_run("int-1", ENTITY, RunKind.FULL)
+
+    among = await store.write_batch(
+        run.id, "int-1", ENTITY, [record(1), record(2, version=2), record(3)], None
+    )
+    past = await store.write_batch(run.id, "int-1", ENTITY, records([9, 5]), None)
+    again = await store.write_batch(run.id, "int-1", ENTITY, records([5, 3]), None)
+    done = await store.finish_run(run.id, RunStatus.COMPLETED)
+
+    assert among == BatchResult(added=2, updated=1, unchanged=0)
+    assert past == BatchResult(added=2, updated=0, unchanged=0)
+    assert again == BatchResult(added=0, updated=0, unchanged=2)
+    assert done.deleted == 2
+    assert await _all_records(store) == ["c00001", "c00002", "c00003", "c00005", "c00009"]
+
+
+async def test_write_batch_compares_keys_beyond_the_basic_multilingual_plane(store: Store) -> None:
+    """Key ranges in code point order, as the databases order text (UTF-16 order differs)."""
+    await _integration(store)
+    stored = RecordIn("\uffff", {"v": 1})
+    run = await store.start_run("int-1", ENTITY, RunKind.FULL)
+    await store.write_batch(run.id, "int-1", ENTITY, [stored], None)
+
+    result = await store.write_batch(
+        run.id, "int-1", ENTITY, [RecordIn("\U0001f600", {"v": 1}), stored], None
+    )
+
+    assert result == BatchResult(added=1, updated=0, unchanged=1)
+
+
+async def test_finish_full_run_deletes_unseen_records_it_found_stored_besides_its_own(
+    store: Store,
+) -> None:
+    """A full run that added records of its own but did not see those another run wrote still
+    deletes them (only a run that added every stored record skips looking for unseen ones)."""
+    await _integration(store)
+    await _synced(store, range(3), kind=RunKind.INCREMENTAL)
+
+    done = await _synced(store, [7, 8])
+
+    assert (done.added, done.deleted) == (2, 3)
+    assert await _all_records(store) == ["c00007", "c00008"]
+
+
+async def test_finish_first_full_run_deletes_nothing(store: Store) -> None:
+    await _integration(store)
+    run = await store.start_run("int-1", ENTITY, RunKind.FULL)
+    await store.write_batch(run.id, "int-1", ENTITY, records(range(4)), None)
+    await store.write_batch(run.id, "int-1", ENTITY, records([3, 4]), None)
+
+    done = await store.finish_run(run.id, RunStatus.COMPLETED)
+
+    assert (done.added, done.unchanged, done.deleted) == (5, 1, 0)
+    assert await _all_records(store) == [f"c{i:05d}" for i in range(5)]
 
 
 async def test_write_batch_reappearing_deleted_record_counts_as_updated(store: Store) -> None:

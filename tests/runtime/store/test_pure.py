@@ -22,7 +22,13 @@ from runtime.store import (
     canonical_json,
     record_json_and_hash,
 )
-from runtime.store._batch import mostly_new, mostly_unchanged, plan_batch, plan_writes
+from runtime.store._batch import (
+    key_range,
+    mostly_new,
+    mostly_unchanged,
+    plan_batch,
+    plan_writes,
+)
 from runtime.store._errors import postgres_errors, sqlite_error
 from runtime.store._migrations import check_sequence, load_migrations, pending, sqlite_statements
 from runtime.store._params import records
@@ -231,3 +237,12 @@ def test_a_run_with_nothing_so_far_is_neither_mostly_new_nor_mostly_unchanged() 
     assert not mostly_new(10, 4, 6)
     assert mostly_unchanged(5, 6)
     assert not mostly_unchanged(6, 6)
+
+
+def test_key_range_orders_by_code_point_as_the_databases_order_utf8_bytes() -> None:
+    keys = ["b", "\U0001f600", "\uffff", "Z"]
+
+    low, high = key_range([(key, "{}", "h") for key in keys])
+
+    assert (low, high) == ("Z", "\U0001f600")  # UTF-16 order would put U+FFFF last
+    assert sorted(keys) == sorted(keys, key=str.encode)
