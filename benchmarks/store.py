@@ -116,14 +116,19 @@ async def store_sync(
     changed_every: int | None = None,
     padding: int = 0,
 ) -> float:
-    """Seconds for one full sync of `count` records through the store."""
+    """Seconds for one full sync of `count` records through the store: the store's calls and
+    the `RecordIn`s they take are timed, making each batch's records is not."""
     started = time.perf_counter()
     run = await store.start_run(integration_id, "contacts", RunKind.FULL)
+    spent = time.perf_counter() - started
     for number, batch in enumerate(batches(count, changed_every, padding)):
+        started = time.perf_counter()
         records = [RecordIn(external_id, data) for external_id, data in batch]
         await store.write_batch(run.id, integration_id, "contacts", records, {"batch": number})
+        spent += time.perf_counter() - started
+    started = time.perf_counter()
     await store.finish_run(run.id, RunStatus.COMPLETED)
-    return time.perf_counter() - started
+    return spent + time.perf_counter() - started
 
 
 async def new_integration(store: Store) -> str:
@@ -158,15 +163,17 @@ async def postgres_bare(url: str, count: int, padding: int = 0) -> float:
         await connection.execute(PG_BARE_TABLE)
         await connection.execute(PG_BARE_STAGE)
         integration_id = uuid.uuid4().hex
-        started = time.perf_counter()
+        spent = 0.0
         for batch in batches(count, padding=padding):
+            started = time.perf_counter()
             rows = [(external_id, dumps(data).decode()) for external_id, data in batch]
             async with connection.transaction():
                 await connection.copy_records_to_table(
                     "bare_stage", records=rows, columns=("external_id", "data")
                 )
                 await connection.execute(PG_BARE_UPSERT, integration_id)
-        return time.perf_counter() - started
+            spent += time.perf_counter() - started
+        return spent
     finally:
         await connection.close()
 
@@ -188,13 +195,17 @@ def sqlite_bare(path: Path, count: int, padding: int = 0) -> float:
         now = "2030-01-02T03:04:05.000000Z"
         started = time.perf_counter()
         connection.execute("BEGIN")
+        spent = time.perf_counter() - started
         for batch in batches(count, padding=padding):
+            started = time.perf_counter()
             connection.executemany(
                 "INSERT INTO bare_records VALUES (?, 'contacts', ?, ?, ?, ?)",
                 [(integration_id, e, dumps(d).decode(), now, now) for e, d in batch],
             )
+            spent += time.perf_counter() - started
+        started = time.perf_counter()
         connection.execute("COMMIT")
-        return time.perf_counter() - started
+        return spent + time.perf_counter() - started
     finally:
         connection.close()
 

@@ -118,7 +118,7 @@ def prepare_records(latest: Mapping[str, Mapping[str, object]]) -> list[Prepared
     joined = "".join([text for _, text, _ in prepared])
     if (
         "null" in joined
-        or _NUL_TEXT in joined
+        or ("\\" in joined and _NUL_TEXT in joined)  # one-character search first: fast
         or {text[:1] for _, text, _ in prepared} != _OBJECTS_ONLY
         or not _plain_text(keys := "".join(latest))
         or "\x00" in keys

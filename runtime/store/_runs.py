@@ -83,7 +83,8 @@ def seen_keys_intact(run: RunState, seen_found: int) -> bool:
 def may_leave_unseen(run: RunState, stored: int) -> bool:
     """Whether a finishing full run can have unseen records to delete, given how many records
     its entity holds (deleted ones too): not when it added every one of them itself, as a first
-    sync does, so that the search for unseen records is skipped there."""
+    sync does, so that the search for unseen records is skipped there. (A run that added
+    nothing need not count: the search is what it needs.)"""
     return stored != run.added
 
 

@@ -172,7 +172,7 @@ def finish_run(
             found = connection.execute(sql.COUNT_SEEN, (run_id,)).fetchone()[0]
             if not _runs.seen_keys_intact(run, found):
                 error = error or _runs.SEEN_KEYS_LOST
-            elif _runs.may_leave_unseen(run, _count_stored(connection, run)):
+            elif run.added == 0 or _runs.may_leave_unseen(run, _count_stored(connection, run)):
                 deleted, changes = _soft_delete(connection, run, run_id, record_events, now)
                 events = [*changes, *events]
         if not _runs.keeps_seen_keys(status):
