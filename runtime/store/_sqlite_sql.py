@@ -18,8 +18,8 @@ from runtime.store._rows import (
 
 # page_size first: it takes effect only while the file is still empty (a new database), and is
 # ignored for an existing one. 16 KiB pages (InnoDB's size) need a quarter of the WAL frames,
-# each a write of its own, that 4 KiB pages need for the same rows: a batch of records commits
-# in some 30 % less time (benchmarks/store.py).
+# each a write of its own, that 4 KiB pages need for the same rows: syncs write faster, a
+# one-row commit slower (see docs/design-notes.md, Persistence).
 PRAGMAS = (
     "PRAGMA page_size = 16384",
     "PRAGMA journal_mode = WAL",
