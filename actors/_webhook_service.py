@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,19 +114,21 @@ class WebhookService:
         self._dispatch = dispatch
         self.options = options
         self._now = now
+        self._lease = timedelta(seconds=options.lease)
 
     async def endpoint(self, integration_id: str) -> WebhookEndpoint | None:
         return await self.endpoints.get(integration_id)
 
-    async def accept(
+    def accept(
         self, integration_id: str, delivery_id: str, headers: Mapping[str, str], body: bytes
-    ) -> bool:
-        """Store a verified delivery (group commit); True if new, False if a duplicate.
-        Raises `IntakeUnavailable` (not stored: 503) or `IntegrationGone` (404)."""
+    ) -> Awaitable[bool]:
+        """Store a verified delivery (group commit); awaited, True if new, False if a duplicate.
+        Raises `IntakeUnavailable` (not stored: 503) or `IntegrationGone` (404). A plain
+        function returning the intake's coroutine: one frame less to resume per request."""
         delivery = WebhookIn(
             random_uuid(), integration_id, delivery_id, headers, body, self._lease_end()
         )
-        return await self.intake.submit(delivery)
+        return self.intake.submit(delivery)
 
     async def list(
         self,
@@ -154,7 +156,7 @@ class WebhookService:
         return summary(delivery)
 
     def _lease_end(self) -> datetime:
-        return self._now() + timedelta(seconds=self.options.lease)
+        return self._now() + self._lease
 
     def hand_on(self, saved: Sequence[WebhookIn]) -> None:
         """The intake's deliveries just committed as new, to their actors."""

@@ -32,6 +32,8 @@ def optional_text(value: str | None, what: str) -> str | None:
 
 
 def utc(value: datetime, what: str = "time") -> datetime:
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidValue(f"{what}: a timezone-aware datetime is required, got {value!r}")
     return value.astimezone(UTC)
