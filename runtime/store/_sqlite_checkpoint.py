@@ -19,9 +19,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-# The store's own connection checkpoints only if the WAL outgrows this (some 40 MB of 4 KiB
-# pages): when the thread below cannot keep up, or is gone.
-SAFETY_NET_PAGES = 10_000
+# The store's own connection checkpoints only if the WAL outgrows this (40 MB of 16 KiB pages,
+# 10 MB of a database made with 4 KiB ones): when the thread below cannot keep up, or is gone.
+SAFETY_NET_PAGES = 2_500
 SAFETY_NET_PRAGMA = f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}"
 
 CHECKPOINT = "PRAGMA wal_checkpoint(PASSIVE)"

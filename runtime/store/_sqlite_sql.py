@@ -126,13 +126,6 @@ RUN_STATE = """
 SELECT integration_id, entity, kind, status, seen, seq, added, updated, unchanged
 FROM sync_runs WHERE id = ?"""
 
-# The batch comes as one JSON object {external_id: content_hash}: one statement, however long
-# the batch; one primary-key search per key (the batch is the outer loop: CROSS JOIN and LEFT
-# JOIN both make SQLite loop over it, not over the entity's records). Two forms, each returning
-# few rows in its own case (`_batch.mostly_unchanged` picks, from the run's counts so far):
-# STORED_KEYS returns (external_id, 1 if unchanged else 0) for the keys stored, none in a first
-# sync; KEYS_TO_WRITE returns (external_id, 1 if stored else 0) for the keys new or changed,
-# none in an unchanged re-sync. A deleted record that comes back counts as changed.
 # Whether any key from ?3 to ?4 is stored: one index search. When none is, as for each batch of
 # a first sync whose source pages in key order, no key of the batch is, and the batch needs no
 # comparison with the stored keys at all.
@@ -140,6 +133,13 @@ ANY_STORED_BETWEEN = """
 SELECT 1 FROM records
 WHERE integration_id = ?1 AND entity = ?2 AND external_id BETWEEN ?3 AND ?4 LIMIT 1"""
 
+# The batch comes as one JSON object {external_id: content_hash}: one statement, however long
+# the batch; one primary-key search per key (the batch is the outer loop: CROSS JOIN and LEFT
+# JOIN both make SQLite loop over it, not over the entity's records). Two forms, each returning
+# few rows in its own case (`_batch.mostly_unchanged` picks, from the run's counts so far):
+# STORED_KEYS returns (external_id, 1 if unchanged else 0) for the keys stored, none in a first
+# sync; KEYS_TO_WRITE returns (external_id, 1 if stored else 0) for the keys new or changed,
+# none in an unchanged re-sync. A deleted record that comes back counts as changed.
 STORED_KEYS = """
 SELECT j.key, r.content_hash = j.value AND r.deleted_at IS NULL
 FROM json_each(?3) AS j

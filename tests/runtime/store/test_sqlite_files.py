@@ -68,7 +68,7 @@ async def test_existing_database_keeps_its_page_size_and_works(tmp_path: Path) -
 async def test_writes_are_checkpointed_into_the_database_file_by_the_thread(
     tmp_path: Path,
 ) -> None:
-    """The store's own connection would checkpoint only past 10,000 pages: the records reach
+    """The store's own connection would checkpoint only past 2,500 pages: the records reach
     the database file (not only the WAL) because the checkpoint thread copied them."""
     path = tmp_path / SQLITE_FILE_NAME
     store = await open_store(None, tmp_path)
