@@ -67,6 +67,25 @@ def key_range(batch: Sequence[Prepared]) -> tuple[str, str]:
     return min(keys), max(keys)
 
 
+def unseen_gaps(ranges: Sequence[tuple[str, str]]) -> list[tuple[str | None, str | None]]:
+    """The key ranges left between `ranges` (inclusive (lo, hi) pairs, in any order,
+    overlapping or not): (after, before) pairs, both bounds exclusive, None for no bound. No
+    ranges leave one gap: everything."""
+    merged: list[tuple[str, str]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    gaps: list[tuple[str | None, str | None]] = []
+    after: str | None = None
+    for lo, hi in merged:
+        gaps.append((after, lo))
+        after = hi
+    gaps.append((after, None))
+    return gaps
+
+
 def mostly_unchanged(written_so_far: int, unchanged_so_far: int) -> bool:
     """Whether a run has so far mostly re-read unchanged records (a re-sync) rather than
     written them (a first sync): the next batch is then likely the same, and both backends

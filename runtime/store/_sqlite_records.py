@@ -28,6 +28,7 @@ from runtime.store._batch import (
     mostly_unchanged,
     plan_batch,
     plan_writes,
+    unseen_gaps,
 )
 from runtime.store._errors import NotFound
 from runtime.store._model import (
@@ -97,7 +98,8 @@ def write_batch(
     with transaction(connection):
         run = _runs.state(run_id, connection.execute(sql.RUN_STATE, (run_id,)).fetchone())
         _runs.check_batch(run_id, run, integration_id, entity)
-        plan = _plan(connection, run, records)
+        bounds = key_range(records) if records else None
+        plan = _plan(connection, run, records, bounds)
         key = (integration_id, entity)
         connection.executemany(sql.INSERT_RECORD, [(*key, *r, now, run.seq) for r in plan.new])
         connection.executemany(sql.UPDATE_RECORD, [(*key, *r, now, run.seq) for r in plan.changed])
@@ -105,9 +107,11 @@ def write_batch(
             connection, *key, deleted, record_events=record_events, now=now
         )
         seen = 0
-        if run.kind is RunKind.FULL and plan.unchanged:
+        if run.kind is RunKind.FULL and plan.unchanged and bounds is not None:
             keys = orjson.dumps(plan.unchanged).decode()
-            connection.execute(sql.MARK_SEEN, (run_id, entity, keys))
+            covered = connection.execute(sql.COUNT_BETWEEN, (*key, *bounds)).fetchone()[0]
+            noted = bounds if covered == len(records) else (None, None)
+            connection.execute(sql.MARK_SEEN, (run_id, entity, keys, *noted))
             seen = len(plan.unchanged)
         result = BatchResult(len(plan.new), len(plan.changed), len(plan.unchanged), gone)
         connection.execute(
@@ -138,11 +142,16 @@ def soft_delete_keys(
     return len(gone), _record_events.deleted(record_events, integration_id, entity, gone)
 
 
-def _plan(connection: Connection, run: _runs.RunState, records: Sequence[Prepared]) -> BatchPlan:
-    if not records:
+def _plan(
+    connection: Connection,
+    run: _runs.RunState,
+    records: Sequence[Prepared],
+    bounds: tuple[str, str] | None,
+) -> BatchPlan:
+    if bounds is None:
         return BatchPlan([], [], [])
     key = (run.integration_id, run.entity)
-    if not connection.execute(sql.ANY_STORED_BETWEEN, (*key, *key_range(records))).fetchone():
+    if not connection.execute(sql.ANY_STORED_BETWEEN, (*key, *bounds)).fetchone():
         return BatchPlan(list(records), [], [])
     batch = orjson.dumps({r[0]: r[2] for r in records}).decode()
     params = (*key, batch)
@@ -198,12 +207,46 @@ def _soft_delete(
     record_events: _record_events.Stamp | None,
     now: str,
 ) -> tuple[int, list[Params]]:
-    """(how many unseen records were deleted, their `record_changed` events if asked for)."""
-    params = (run.integration_id, run.entity, now, run_id, run.seq)
-    if record_events is None:
-        return connection.execute(sql.SOFT_DELETE_UNSEEN, params).rowcount, []
-    keys = [row[0] for row in connection.execute(sql.SOFT_DELETE_UNSEEN_RETURNING, params)]
+    """(how many unseen records were deleted, their `record_changed` events if asked for).
+    When every batch that noted seen keys covered its key range, only the gaps between the
+    ranges are searched; otherwise the entity is scanned against the seen keys."""
+    ranges = connection.execute(sql.SEEN_RANGES, (run_id, run.entity)).fetchall()
+    if any(lo is None for lo, _ in ranges):
+        params: tuple[object, ...] = (run.integration_id, run.entity, now, run_id, run.seq)
+        if record_events is None:
+            return connection.execute(sql.SOFT_DELETE_UNSEEN, params).rowcount, []
+        statement = sql.SOFT_DELETE_UNSEEN_RETURNING
+        keys = [row[0] for row in connection.execute(statement, params)]
+    else:
+        keys, count = _soft_delete_gaps(connection, run, ranges, record_events is not None, now)
+        if record_events is None:
+            return count, []
     return len(keys), _record_events.deleted(record_events, run.integration_id, run.entity, keys)
+
+
+def _soft_delete_gaps(
+    connection: Connection,
+    run: _runs.RunState,
+    ranges: Sequence[tuple[str, str]],
+    returning: bool,
+    now: str,
+) -> tuple[list[str], int]:
+    """(the keys deleted if `returning`, how many) from the gaps between `ranges`."""
+    keys: list[str] = []
+    count = 0
+    for after, before in unseen_gaps(ranges):
+        statement = sql.SOFT_DELETE_GAP[(after is not None, before is not None, returning)]
+        params: tuple[object, ...] = (run.integration_id, run.entity, now, run.seq)
+        if before is not None:
+            params = (*params, after, before)
+        elif after is not None:
+            params = (*params, after)
+        found = connection.execute(statement, params)
+        if returning:
+            keys.extend(row[0] for row in found)
+        else:
+            count += found.rowcount
+    return keys, count + len(keys)
 
 
 def _note_outcome(connection: Connection, run: _runs.RunState, status: RunStatus, now: str) -> None:

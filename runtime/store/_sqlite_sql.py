@@ -162,8 +162,15 @@ UPDATE records
 SET data = ?4, content_hash = ?5, updated_at = ?6, deleted_at = NULL, written_by_run = ?7
 WHERE integration_id = ?1 AND entity = ?2 AND external_id = ?3"""
 
-# parameters: run id, entity, the batch's unchanged keys as a JSON array
-MARK_SEEN = "INSERT INTO sync_seen (run_id, entity, keys) VALUES (?, ?, ?)"
+# parameters: run id, entity, the batch's unchanged keys as a JSON array, and the batch's key
+# range when the batch covers it (COUNT_BETWEEN), else NULL and NULL
+MARK_SEEN = "INSERT INTO sync_seen (run_id, entity, keys, lo, hi) VALUES (?, ?, ?, ?, ?)"
+
+# The records from ?3 to ?4, deleted ones too: an index-only count. As many as the batch has
+# (distinct) keys, all of them stored by now, means every record there is one of the batch's.
+COUNT_BETWEEN = """
+SELECT count(*) FROM records
+WHERE integration_id = ?1 AND entity = ?2 AND external_id BETWEEN ?3 AND ?4"""
 
 ADD_RUN_COUNTS = """
 UPDATE sync_runs
@@ -203,6 +210,31 @@ WHERE integration_id = ?1 AND entity = ?2 AND deleted_at IS NULL AND written_by_
 
 # The same, reporting which records it deleted (for their `record_changed` events).
 SOFT_DELETE_UNSEEN_RETURNING = SOFT_DELETE_UNSEEN + "\nRETURNING external_id"
+
+# The key ranges a run's batches covered, NULL for a batch that noted keys without one.
+SEEN_RANGES = "SELECT lo, hi FROM sync_seen WHERE run_id = ?1 AND entity = ?2"
+
+
+def _gap_delete(after: bool, before: bool, returning: bool) -> str:
+    """Unseen records strictly between two covered ranges (?5, ?6; either end open): the live
+    ones this run did not write. Every seen key lies inside a covered range, so none here."""
+    bounds = ("\n  AND external_id > ?5" if after else "") + (
+        "\n  AND external_id < ?6" if before else ""
+    )
+    return (
+        "UPDATE records SET deleted_at = ?3, updated_at = ?3\n"
+        "WHERE integration_id = ?1 AND entity = ?2 AND deleted_at IS NULL"
+        " AND written_by_run <> ?4" + bounds + ("\nRETURNING external_id" if returning else "")
+    )
+
+
+# (lower bound?, upper bound?, returning?) -> statement
+SOFT_DELETE_GAP = {
+    (after, before, returning): _gap_delete(after, before, returning)
+    for after in (False, True)
+    for before in (False, True)
+    for returning in (False, True)
+}
 
 DELETE_SEEN = "DELETE FROM sync_seen WHERE run_id = ?"
 

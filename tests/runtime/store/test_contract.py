@@ -328,6 +328,67 @@ async def test_finish_first_full_run_deletes_nothing(store: Store) -> None:
     assert await _all_records(store) == [f"c{i:05d}" for i in range(5)]
 
 
+async def _full_run(store: Store, *batches: Sequence[int], changed: Sequence[int] = ()) -> SyncRun:
+    """A completed full run that read `batches` in this order (records of `changed` at version
+    2, the others at 1)."""
+    run = await store.start_run("int-1", ENTITY, RunKind.FULL)
+    for batch in batches:
+        data = [record(i, version=2 if i in changed else 1) for i in batch]
+        await store.write_batch(run.id, "int-1", ENTITY, data, None)
+    return await store.finish_run(run.id, RunStatus.COMPLETED)
+
+
+async def test_finish_deletes_unseen_records_between_and_around_batches_covering_their_keys(
+    store: Store,
+) -> None:
+    """Batches in key order, each holding every stored key of its range (SQLite then looks
+    for unseen records only between the ranges): what lies before, between and after goes."""
+    await _integration(store)
+    await _synced(store, range(12))
+
+    done = await _full_run(store, [2, 3, 4], [7, 8], [10], changed=[8])
+
+    assert (done.deleted, done.unchanged, done.updated) == (6, 5, 1)
+    assert await _all_records(store) == [f"c{i:05d}" for i in (2, 3, 4, 7, 8, 10)]
+
+
+async def test_finish_deletes_stored_records_a_batch_skipped_inside_its_own_range(
+    store: Store,
+) -> None:
+    await _integration(store)
+    await _synced(store, range(6))
+
+    done = await _full_run(store, [0, 5], [2])
+
+    assert done.deleted == 3
+    assert await _all_records(store) == ["c00000", "c00002", "c00005"]
+
+
+async def test_finish_after_batches_in_descending_key_order_deletes_only_the_unseen(
+    store: Store,
+) -> None:
+    await _integration(store)
+    await _synced(store, range(9))
+
+    done = await _full_run(store, [8, 7, 6], [2, 1, 0])
+
+    assert done.deleted == 3
+    assert await _all_records(store) == [f"c{i:05d}" for i in (0, 1, 2, 6, 7, 8)]
+
+
+async def test_finish_leaves_a_deleted_record_inside_a_batch_range_deleted(store: Store) -> None:
+    await _integration(store)
+    await _synced(store, range(5))
+    await _full_run(store, [0, 1, 3, 4])  # c00002 deleted
+
+    done = await _full_run(store, [0, 1, 3, 4])
+
+    assert (done.deleted, done.unchanged) == (0, 4)
+    assert await _all_records(store) == ["c00000", "c00001", "c00003", "c00004"]
+    everything = await _all_records(store, include_deleted=True)
+    assert everything == [f"c{i:05d}" for i in range(5)]
+
+
 async def test_write_batch_reappearing_deleted_record_counts_as_updated(store: Store) -> None:
     await _integration(store)
     await _synced(store, range(3))

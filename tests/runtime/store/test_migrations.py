@@ -15,7 +15,12 @@ async def test_migrate_again_applies_nothing(store: Store, backend: Backend) -> 
     assert await store.migrate() == 0
 
     rows = await backend.rows("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert rows == [(1, "initial"), (2, "seen_keys_per_batch"), (3, "webhook_retries")]
+    assert rows == [
+        (1, "initial"),
+        (2, "seen_keys_per_batch"),
+        (3, "webhook_retries"),
+        (4, "seen_ranges"),
+    ]
 
 
 async def test_migrate_concurrently_on_a_fresh_database_applies_once(backend: Backend) -> None:
@@ -36,11 +41,12 @@ async def test_migrate_concurrently_on_a_fresh_database_applies_once(backend: Ba
         await first.close()
         await second.close()
 
-    assert sorted(applied) == [0, 3]
+    assert sorted(applied) == [0, 4]
     assert await backend.rows("SELECT version FROM schema_migrations ORDER BY version") == [
         (1,),
         (2,),
         (3,),
+        (4,),
     ]
 
 

@@ -28,6 +28,7 @@ from runtime.store._batch import (
     mostly_unchanged,
     plan_batch,
     plan_writes,
+    unseen_gaps,
 )
 from runtime.store._errors import postgres_errors, sqlite_error
 from runtime.store._migrations import check_sequence, load_migrations, pending, sqlite_statements
@@ -246,3 +247,10 @@ def test_key_range_orders_by_code_point_as_the_databases_order_utf8_bytes() -> N
 
     assert (low, high) == ("Z", "\U0001f600")  # UTF-16 order would put U+FFFF last
     assert sorted(keys) == sorted(keys, key=str.encode)
+
+
+def test_unseen_gaps_lie_between_merged_ranges_with_open_ends() -> None:
+    ranges = [("m", "p"), ("a", "c"), ("b", "e"), ("x", "x"), ("n", "o")]
+
+    assert unseen_gaps(ranges) == [(None, "a"), ("e", "m"), ("p", "x"), ("x", None)]
+    assert unseen_gaps([]) == [(None, None)]

@@ -154,6 +154,22 @@ async def test_completed_full_run_reports_each_deleted_record_before_its_own_eve
     }
 
 
+async def test_full_run_reports_deletions_between_batches_covering_their_keys_in_order(
+    store: Store,
+) -> None:
+    await _integration(store)
+    await _sync(store, records(range(10)))
+    run = await store.start_run("int-1", ENTITY, RunKind.FULL)
+    for part in ([5, 6], [0, 1, 2], [9]):
+        await store.write_batch(run.id, "int-1", ENTITY, records(part), None, record_events=STAMP)
+    seq = await _last_seq(store)
+
+    done = await store.finish_run(run.id, RunStatus.COMPLETED, record_events=STAMP)
+
+    assert done.deleted == 4
+    assert await _changes(store, seq) == [(f"c{i:05d}", "deleted", None) for i in (3, 4, 7, 8)]
+
+
 @pytest.mark.parametrize("status", [RunStatus.FAILED, RunStatus.INTERRUPTED])
 async def test_unsuccessful_full_run_reports_no_deletions(store: Store, status: RunStatus) -> None:
     await _integration(store)

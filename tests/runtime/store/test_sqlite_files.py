@@ -89,3 +89,30 @@ async def test_close_ends_the_checkpoint_thread(tmp_path: Path) -> None:
     await store.close()
 
     assert _checkpoint_threads() == others
+
+
+def _seen_ranges(path: Path) -> list[tuple[str | None, str | None]]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute("SELECT lo, hi FROM sync_seen ORDER BY rowid").fetchall()
+    finally:
+        connection.close()
+
+
+async def test_a_batch_notes_its_key_range_only_when_it_holds_every_key_there(
+    tmp_path: Path,
+) -> None:
+    """What lets the finish of an ordered re-sync search only between the ranges."""
+    store = await open_store(None, tmp_path)
+    try:
+        await _sync(store, 6)
+        run = await store.start_run("int-1", "contacts", RunKind.FULL)
+        await store.write_batch(run.id, "int-1", "contacts", records([1, 2, 3]), None)
+        await store.write_batch(run.id, "int-1", "contacts", records([0, 5]), None)
+
+        assert _seen_ranges(tmp_path / SQLITE_FILE_NAME) == [
+            ("c00001", "c00003"),
+            (None, None),
+        ]
+    finally:
+        await store.close()
