@@ -211,42 +211,29 @@ def _soft_delete(
     When every batch that noted seen keys covered its key range, only the gaps between the
     ranges are searched; otherwise the entity is scanned against the seen keys."""
     ranges = connection.execute(sql.SEEN_RANGES, (run_id, run.entity)).fetchall()
+    returning = record_events is not None
     if any(lo is None for lo, _ in ranges):
-        params: tuple[object, ...] = (run.integration_id, run.entity, now, run_id, run.seq)
-        if record_events is None:
-            return connection.execute(sql.SOFT_DELETE_UNSEEN, params).rowcount, []
-        statement = sql.SOFT_DELETE_UNSEEN_RETURNING
-        keys = [row[0] for row in connection.execute(statement, params)]
+        statement = sql.SOFT_DELETE_UNSEEN_RETURNING if returning else sql.SOFT_DELETE_UNSEEN
+        params = (run.integration_id, run.entity, now, run_id, run.seq)
+        cursors = [connection.execute(statement, params)]
     else:
-        keys, count = _soft_delete_gaps(connection, run, ranges, record_events is not None, now)
-        if record_events is None:
-            return count, []
+        cursors = [connection.execute(*gap) for gap in _gap_deletes(run, ranges, returning, now)]
+    if record_events is None:
+        return sum(cursor.rowcount for cursor in cursors), []
+    keys = [row[0] for cursor in cursors for row in cursor]
     return len(keys), _record_events.deleted(record_events, run.integration_id, run.entity, keys)
 
 
-def _soft_delete_gaps(
-    connection: Connection,
-    run: _runs.RunState,
-    ranges: Sequence[tuple[str, str]],
-    returning: bool,
-    now: str,
-) -> tuple[list[str], int]:
-    """(the keys deleted if `returning`, how many) from the gaps between `ranges`."""
-    keys: list[str] = []
-    count = 0
+def _gap_deletes(
+    run: _runs.RunState, ranges: Sequence[tuple[str, str]], returning: bool, now: str
+) -> list[tuple[str, tuple[object, ...]]]:
+    """(statement, parameters) soft-deleting the unseen records of each gap between `ranges`."""
+    deletes: list[tuple[str, tuple[object, ...]]] = []
     for after, before in unseen_gaps(ranges):
         statement = sql.SOFT_DELETE_GAP[(after is not None, before is not None, returning)]
-        params: tuple[object, ...] = (run.integration_id, run.entity, now, run.seq)
-        if before is not None:
-            params = (*params, after, before)
-        elif after is not None:
-            params = (*params, after)
-        found = connection.execute(statement, params)
-        if returning:
-            keys.extend(row[0] for row in found)
-        else:
-            count += found.rowcount
-    return keys, count + len(keys)
+        bounds = (after, before) if before is not None else () if after is None else (after,)
+        deletes.append((statement, (run.integration_id, run.entity, now, run.seq, *bounds)))
+    return deletes
 
 
 def _note_outcome(connection: Connection, run: _runs.RunState, status: RunStatus, now: str) -> None:
