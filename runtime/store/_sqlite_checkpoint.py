@@ -35,7 +35,9 @@ class Checkpointer:
         self._interval = interval
         self._nudged = threading.Event()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hub-sqlite-checkpoint")
+        # A daemon, so that a store left unclosed cannot keep a process from exiting (a
+        # checkpoint cut short is harmless: the WAL still holds every page); `stop` joins it.
+        self._thread = threading.Thread(target=self._run, name="hub-sqlite-checkpoint", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
